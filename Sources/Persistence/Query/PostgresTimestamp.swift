@@ -1,0 +1,97 @@
+import Foundation
+
+/// Text form of `timestamptz` as the server sends it with `DateStyle=ISO` and `TimeZone=UTC`:
+/// `2026-11-23 01:39:08.123456+00`.
+enum PostgresTimestamp {
+    static func format(_ date: Date) -> String {
+        let totalMicros = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        var seconds = Int64((totalMicros / 1_000_000).rounded(.down))
+        var micros = Int64(totalMicros) - seconds * 1_000_000
+        if micros < 0 { micros += 1_000_000; seconds -= 1 }
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(fromDays: days)
+        let h = secondOfDay / 3600, m = (secondOfDay % 3600) / 60, s = secondOfDay % 60
+        return String(
+            format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld+00",
+            year, month, day, h, m, s, micros
+        )
+    }
+
+    static func parse(_ text: String) -> Date? {
+        if text == "infinity" { return .distantFuture }
+        if text == "-infinity" { return .distantPast }
+        let bytes = Array(text.utf8)
+        var i = 0
+        func number(_ width: Int) -> Int64? {
+            guard i + width <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for _ in 0..<width {
+                let c = bytes[i]
+                guard c >= 48, c <= 57 else { return nil }
+                value = value * 10 + Int64(c - 48)
+                i += 1
+            }
+            return value
+        }
+        func expect(_ c: Character) -> Bool {
+            guard i < bytes.count, bytes[i] == c.asciiValue else { return false }
+            i += 1
+            return true
+        }
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
+            expect(" "), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
+            let second = number(2)
+        else { return nil }
+        var micros: Int64 = 0
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            var digits = 0
+            while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 {
+                if digits < 6 { micros = micros * 10 + Int64(bytes[i] - 48) }
+                digits += 1
+                i += 1
+            }
+            for _ in digits..<6 where digits < 6 { micros *= 10 }
+        }
+        // Offset: +HH, -HH, +HH:MM, +HH:MM:SS
+        var offsetSeconds: Int64 = 0
+        if i < bytes.count {
+            let sign: Int64 = bytes[i] == UInt8(ascii: "-") ? -1 : 1
+            guard bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") else { return nil }
+            i += 1
+            guard let oh = number(2) else { return nil }
+            var om: Int64 = 0, os: Int64 = 0
+            if expect(":") { om = number(2) ?? 0 }
+            if expect(":") { os = number(2) ?? 0 }
+            offsetSeconds = sign * (oh * 3600 + om * 60 + os)
+        }
+        guard i == bytes.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+    }
+
+    // Howard Hinnant's days-from-civil and its inverse, for the proleptic Gregorian calendar.
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}

@@ -1,0 +1,127 @@
+import Domain
+import Foundation
+import Logging
+
+/// The entry point to PostgreSQL: scoped connections, transactions and tenant scopes.
+///
+/// Connections are only ever lent inside a closure and returned when it ends.
+public final class Database: Sendable {
+    public let configuration: DatabaseConfiguration
+    /// The NOLOGIN role tenant traffic switches to; row-level security binds it.
+    public let tenantRole: String
+    let pool: ConnectionPool
+    let logger: Logger
+
+    public init(configuration: DatabaseConfiguration, tenantRole: String = "berth_tenant", logger: Logger) {
+        self.configuration = configuration
+        self.tenantRole = tenantRole
+        self.logger = logger
+        self.pool = ConnectionPool(configuration: configuration, logger: logger)
+    }
+
+    /// Fails queued callers and stops handing out connections.
+    public func shutdown() { pool.shutdown() }
+
+    /// Open, idle and waiting counts of the pool.
+    public var poolStatistics: (total: Int, idle: Int, waiting: Int) { pool.statistics }
+
+    /// A connection outside any transaction (autocommit), for single statements and session work.
+    public func withConnection<T>(_ body: (DatabaseConnection) async throws -> T) async throws -> T {
+        try await pool.withConnection { box in try await body(DatabaseConnection(box: box)) }
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func withTransaction<T>(
+        isolation: IsolationLevel = .readCommitted,
+        _ body: (Transaction) async throws -> T
+    ) async throws -> T {
+        // A connection that died between the liveness check and BEGIN is retried once on a fresh one:
+        // nothing has happened yet, so it is safe.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let outcome: Result<T, any Error>? = try await pool.withConnection { box in
+                do {
+                    _ = try await box.executeScript("BEGIN ISOLATION LEVEL \(isolation.sql)")
+                } catch let error as PostgresError where error.code == .connectionLost && attempt == 1 {
+                    return nil
+                }
+                do {
+                    let value = try await body(Transaction(box: box))
+                    if box.condition != .inTransaction {
+                        throw PostgresError(code: .other, message: "transaction ended inside its own scope")
+                    }
+                    let commit = try await box.executeScript("COMMIT")
+                    _ = commit
+                    return .success(value)
+                } catch {
+                    if box.condition == .inTransaction { _ = try? await box.executeScript("ROLLBACK") }
+                    return .failure(error)
+                }
+            }
+            if let outcome { return try outcome.get() }
+        }
+    }
+
+    /// Runs `body` as tenant `tenant`: inside a transaction that switches to the RLS-bound role and sets
+    /// `berth.tenant_id` transaction-locally, so nothing outlives the transaction on the pooled connection.
+    public func withTenant<T>(
+        _ tenant: TenantID,
+        isolation: IsolationLevel = .readCommitted,
+        _ body: (TenantScope) async throws -> T
+    ) async throws -> T {
+        let role = Self.quoteIdentifier(tenantRole)
+        return try await withTransaction(isolation: isolation) { transaction in
+            try await transaction.execute(PostgresQuery(unsafeSQL: "SET LOCAL ROLE \(role)"))
+            try await transaction.execute("SELECT set_config('berth.tenant_id', \(tenant), true)")
+            return try await body(TenantScope(transaction: transaction, tenantID: tenant))
+        }
+    }
+
+    /// Runs `body` in the explicit system scope: the service's own role, across tenants.
+    /// For admin routes and background loops only.
+    public func withSystem<T>(
+        isolation: IsolationLevel = .readCommitted,
+        _ body: (SystemScope) async throws -> T
+    ) async throws -> T {
+        try await withTransaction(isolation: isolation) { transaction in
+            try await body(SystemScope(transaction: transaction))
+        }
+    }
+
+    /// Runs `operation` again when it fails with a serialization failure or deadlock, with jittered backoff.
+    /// `operation` must be a whole transaction.
+    public func retrying<T>(
+        maxAttempts: Int = 5,
+        _ operation: () async throws -> T
+    ) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await operation()
+            } catch let error as PostgresError where error.isRetryable && attempt < maxAttempts {
+                let base = 10 << min(attempt, 6)
+                try await Task.sleep(for: .milliseconds(Int.random(in: base / 2...base)))
+                logger.debug("retrying transaction", metadata: ["attempt": "\(attempt)", "code": "\(error.code)"])
+            }
+        }
+    }
+
+    static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// Transaction isolation levels.
+public enum IsolationLevel: Sendable {
+    case readCommitted, repeatableRead, serializable
+
+    var sql: String {
+        switch self {
+        case .readCommitted: "READ COMMITTED"
+        case .repeatableRead: "REPEATABLE READ"
+        case .serializable: "SERIALIZABLE"
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Domain
+import Foundation
+
+/// Reads and writes `tenants`.
+public struct TenantStore: Sendable {
+    public init() {}
+
+    static let columns = "id, name, status, max_workspaces, (max_cpu * 1000)::bigint AS max_cpu_millis, max_memory_mb, created_at"
+
+    /// Creates a tenant; a taken name surfaces as `unique_violation`.
+    public func create(name: String, quota: Quota, in scope: SystemScope) async throws -> Tenant {
+        let row = try await scope.first("""
+            INSERT INTO tenants (name, max_workspaces, max_cpu, max_memory_mb)
+            VALUES (\(name), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB))
+            RETURNING \(unsafeRaw: Self.columns)
+            """)
+        guard let row else { throw PostgresError(code: .other, message: "insert returned no row") }
+        return try Self.decode(row)
+    }
+
+    public func get(_ id: TenantID, in scope: SystemScope) async throws -> Tenant? {
+        try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM tenants WHERE id = \(id)").map(Self.decode)
+    }
+
+    public func get(named name: String, in scope: SystemScope) async throws -> Tenant? {
+        try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM tenants WHERE name = \(name)").map(Self.decode)
+    }
+
+    /// The calling tenant's own row, as row-level security lets it see.
+    public func current(in scope: TenantScope) async throws -> Tenant? {
+        try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM tenants WHERE id = \(scope.tenantID)").map(Self.decode)
+    }
+
+    /// Tenants by name, after `afterName` (keyset pagination).
+    public func list(after afterName: String?, limit: Int, in scope: SystemScope) async throws -> [Tenant] {
+        try await scope.execute("""
+            SELECT \(unsafeRaw: Self.columns) FROM tenants
+            WHERE \(afterName) IS NULL OR name > \(afterName)
+            ORDER BY name LIMIT \(limit)
+            """).map(Self.decode)
+    }
+
+    static func decode(_ row: PostgresRow) throws -> Tenant {
+        Tenant(
+            id: try row.decode("id"),
+            name: try row.decode("name"),
+            status: Tenant.Status(rawValue: try row.decode("status", as: String.self)) ?? .suspended,
+            quota: Quota(
+                maxWorkspaces: try row.decode("max_workspaces"),
+                maxCPUMillis: try row.decode("max_cpu_millis"),
+                maxMemoryMB: try row.decode("max_memory_mb")
+            ),
+            createdAt: try row.decode("created_at")
+        )
+    }
+}
