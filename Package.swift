@@ -82,22 +82,29 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Shared test fixtures: fresh databases from a migrated template, environment checks.
+        .target(
+            name: "BerthTestSupport",
+            dependencies: ["Domain", "Persistence", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Domain", "Persistence", "Secrets"],
+            dependencies: ["Domain", "Persistence", "Secrets", "BerthTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ComputeTests",
-            dependencies: ["Compute", "Domain", "Persistence", "Secrets"],
+            dependencies: ["Compute", "Domain", "Persistence", "Secrets", "BerthTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Domain", "Persistence",
+                "API", "Domain", "Persistence", "BerthTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

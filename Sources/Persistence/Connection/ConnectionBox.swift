@@ -1,8 +1,6 @@
-import Dispatch
-
-/// A libpq connection confined to its own serial dispatch queue.
+/// A libpq connection confined to its own thread.
 ///
-/// Every call into libpq runs on that queue, off Swift's cooperative pool, and only one at a time,
+/// Every call into libpq runs on that thread, off Swift's cooperative pool, and only one at a time,
 /// which is what libpq asks of a `PGconn`. That confinement is why the unchecked `Sendable` is sound.
 final class ConnectionBox: @unchecked Sendable {
     /// Where a connection stood after the last thing it ran.
@@ -10,27 +8,30 @@ final class ConnectionBox: @unchecked Sendable {
 
     let id: Int
     private let connection: PostgresConnection
-    private let queue: DispatchQueue
-    /// Written at the end of each `run` on the queue; read by the pool after that `run` resumed.
+    private let thread: ConnectionThread
+    /// Written at the end of each `run` on the thread; read by the pool after that `run` resumed.
     private(set) var condition: Condition = .idle
     let backendPID: Int32
 
-    private init(id: Int, connection: PostgresConnection, queue: DispatchQueue) {
+    private init(id: Int, connection: PostgresConnection, thread: ConnectionThread) {
         self.id = id
         self.connection = connection
-        self.queue = queue
+        self.thread = thread
         self.backendPID = connection.backendPID
     }
 
-    /// Opens a connection on a fresh queue.
+    deinit { thread.stop() }
+
+    /// Opens a connection on a fresh thread.
     static func open(id: Int, configuration: DatabaseConfiguration) async throws(PostgresError) -> ConnectionBox {
-        let queue = DispatchQueue(label: "berth.postgres.\(id)")
+        let thread = ConnectionThread(name: "berth.postgres.\(id)")
         let result: Result<ConnectionBox, PostgresError> = await withCheckedContinuation { continuation in
-            queue.async {
+            thread.submit {
                 do throws(PostgresError) {
                     let connection = try PostgresConnection(configuration: configuration)
-                    continuation.resume(returning: .success(ConnectionBox(id: id, connection: connection, queue: queue)))
+                    continuation.resume(returning: .success(ConnectionBox(id: id, connection: connection, thread: thread)))
                 } catch {
+                    thread.stop()
                     continuation.resume(returning: .failure(error))
                 }
             }
@@ -38,12 +39,12 @@ final class ConnectionBox: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Runs `body` against the connection on its queue.
+    /// Runs `body` against the connection on its thread.
     func run<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T
     ) async throws(PostgresError) -> T {
         let result: Result<T, PostgresError> = await withCheckedContinuation { continuation in
-            queue.async { [self] in
+            thread.submit { [self] in
                 let outcome: Result<T, PostgresError>
                 do throws(PostgresError) {
                     outcome = .success(try body(connection))

@@ -36,7 +36,7 @@ public struct DatabaseConfiguration: Sendable {
     ///
     /// The error names the problem and never repeats the password.
     public func validate() throws(PostgresError) {
-        _ = try ConnectionOptions.parse(connectionString)
+        try ConnectionOptions.parse(connectionString).checkValues()
     }
 
     /// The connection string with any password replaced, for logs.
@@ -67,6 +67,32 @@ struct ConnectionOptions {
             cursor += 1
         }
         return ConnectionOptions(values: values)
+    }
+
+    /// libpq checks option values only when it connects; check the ones whose mistakes are common
+    /// up front, so a typo is reported as configuration rather than as an outage.
+    func checkValues() throws(PostgresError) {
+        func fail(_ option: String, _ expected: String) -> PostgresError {
+            PostgresError(code: .invalidConfiguration, message: "malformed connection string: option \(option) must be \(expected)")
+        }
+        if let port = values["port"], !port.isEmpty {
+            for part in port.split(separator: ",", omittingEmptySubsequences: false) {
+                guard part.isEmpty || (Int(part).map { (1...65535).contains($0) } ?? false) else { throw fail("port", "a number from 1 to 65535") }
+            }
+        }
+        for option in ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count"] {
+            if let value = values[option], !value.isEmpty, Int(value) == nil { throw fail(option, "a whole number") }
+        }
+        let enumerations: [String: Set<String>] = [
+            "sslmode": ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
+            "target_session_attrs": ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"],
+            "gssencmode": ["disable", "prefer", "require"],
+        ]
+        for (option, allowed) in enumerations {
+            if let value = values[option], !value.isEmpty, !allowed.contains(value) {
+                throw fail(option, "one of " + allowed.sorted().joined(separator: ", "))
+            }
+        }
     }
 
     /// Replaces every occurrence of the connection string's password in `text`.

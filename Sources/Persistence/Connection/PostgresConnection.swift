@@ -5,7 +5,7 @@ import Foundation
 import Glibc
 #endif
 
-/// Owns one libpq connection. Blocking: call it only from the connection's own queue.
+/// Owns one libpq connection. Blocking: call it only from the connection's own thread.
 ///
 /// Not `Sendable`: a `PGconn` must be used by one thread at a time, which `ConnectionBox` guarantees.
 final class PostgresConnection {
@@ -15,6 +15,7 @@ final class PostgresConnection {
     /// Connects, blocking the calling thread for up to the connect timeout.
     init(configuration: DatabaseConfiguration) throws(PostgresError) {
         let options = try ConnectionOptions.parse(configuration.connectionString)
+        try options.checkValues()
         var keywords = ["dbname"]
         var values = [configuration.connectionString]
         if options.values["connect_timeout"] == nil {
@@ -79,7 +80,9 @@ final class PostgresConnection {
             || lower.contains("authentication failed") || lower.contains("role") && lower.contains("does not exist")
         {
             code = .authenticationFailed
-        } else if lower.contains("database") && lower.contains("does not exist") {
+        } else if lower.contains("database") && lower.contains("does not exist")
+            || lower.contains("invalid") && (lower.contains("value") || lower.contains("option"))
+        {
             code = .invalidConfiguration
         } else {
             code = .unavailable

@@ -26,11 +26,13 @@ public final class Database: Sendable {
     public var poolStatistics: (total: Int, idle: Int, waiting: Int) { pool.statistics }
 
     /// A connection outside any transaction (autocommit), for single statements and session work.
+    @discardableResult
     public func withConnection<T>(_ body: (DatabaseConnection) async throws -> T) async throws -> T {
         try await pool.withConnection { box in try await body(DatabaseConnection(box: box)) }
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
     public func withTransaction<T>(
         isolation: IsolationLevel = .readCommitted,
         _ body: (Transaction) async throws -> T
@@ -65,6 +67,7 @@ public final class Database: Sendable {
 
     /// Runs `body` as tenant `tenant`: inside a transaction that switches to the RLS-bound role and sets
     /// `berth.tenant_id` transaction-locally, so nothing outlives the transaction on the pooled connection.
+    @discardableResult
     public func withTenant<T>(
         _ tenant: TenantID,
         isolation: IsolationLevel = .readCommitted,
@@ -80,6 +83,7 @@ public final class Database: Sendable {
 
     /// Runs `body` in the explicit system scope: the service's own role, across tenants.
     /// For admin routes and background loops only.
+    @discardableResult
     public func withSystem<T>(
         isolation: IsolationLevel = .readCommitted,
         _ body: (SystemScope) async throws -> T
@@ -91,6 +95,7 @@ public final class Database: Sendable {
 
     /// Runs `operation` again when it fails with a serialization failure or deadlock, with jittered backoff.
     /// `operation` must be a whole transaction.
+    @discardableResult
     public func retrying<T>(
         maxAttempts: Int = 5,
         _ operation: () async throws -> T

@@ -1,0 +1,171 @@
+import BerthTestSupport
+import Foundation
+import Persistence
+import Testing
+
+@Suite struct PoolTests {
+    @Test func fourTimesMoreTasksThanConnectionsAllComplete() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app(poolSize: 4)
+        let results = try await withThrowingTaskGroup(of: (Int, Int, Int32).self) { group in
+            for i in 0..<16 {
+                group.addTask {
+                    try await db.withConnection { connection in
+                        let row = try await connection.first("SELECT \(i)::int AS echo, pg_backend_pid() AS pid, pg_sleep(0.05)::text AS s")!
+                        return (i, try row.decode("echo", as: Int.self), try row.decode("pid", as: Int32.self))
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 16)
+        for (sent, echoed, _) in results { #expect(sent == echoed) }
+        #expect(Set(results.map(\.2)).count <= 4, "more backends than the pool size")
+        #expect(db.poolStatistics.total <= 4)
+        db.shutdown()
+        await testDB.drop()
+    }
+
+    @Test func recoversAfterEveryPooledBackendIsTerminated() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app(poolSize: 3)
+        let superuser = testDB.superuser()
+        // Hold three connections at once so the pool really opens three.
+        let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    try await db.withConnection { connection in
+                        _ = try await connection.execute("SELECT pg_sleep(0.2)")
+                        return connection.backendPID
+                    }
+                }
+            }
+            return try await group.reduce(into: Set<Int32>()) { $0.insert($1) }
+        }
+        #expect(pids.count == 3)
+        try await superuser.withConnection { connection in
+            for pid in pids {
+                let row = try await connection.first("SELECT pg_terminate_backend(\(pid)) AS ok")!
+                #expect(try row.decode("ok", as: Bool.self))
+            }
+        }
+        // Give the backends their moment to exit, measured by the server, not a fixed sleep.
+        try await waitUntil(deadline: .seconds(5)) {
+            try await superuser.withConnection { connection in
+                try await connection.first("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = \(testDB.name) AND usename = 'berth_app'")!
+                    .decode("n", as: Int.self) == 0
+            }
+        }
+        // The next queries, sequential and concurrent, all succeed on fresh connections.
+        for _ in 0..<3 {
+            let pid = try await db.withConnection { try await $0.first("SELECT pg_backend_pid() AS pid")!.decode("pid", as: Int32.self) }
+            #expect(!pids.contains(pid))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<9 {
+                group.addTask { _ = try await db.withTransaction { try await $0.execute("SELECT 1") } }
+            }
+            try await group.waitForAll()
+        }
+        superuser.shutdown()
+        db.shutdown()
+        await testDB.drop()
+    }
+
+    @Test func exhaustedPoolFailsAfterItsDeadline() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app(poolSize: 1, acquireTimeout: .milliseconds(300))
+        let holder = Task {
+            try await db.withConnection { _ = try await $0.execute("SELECT pg_sleep(1.5)") }
+        }
+        try await waitUntil(deadline: .seconds(5)) { db.poolStatistics.total == 1 && db.poolStatistics.idle == 0 }
+        let start = ContinuousClock.now
+        do {
+            try await db.withConnection { _ = try await $0.execute("SELECT 1") }
+            Issue.record("got a connection from an exhausted pool")
+        } catch let error as PostgresError {
+            #expect(error.code == .unavailable)
+        }
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(250) && waited < .seconds(1.4), "waited \(waited)")
+        try await holder.value
+        db.shutdown()
+        await testDB.drop()
+    }
+
+    /// A cluster of its own, stopped and started under the pool.
+    @Test func failsFastWhilePostgresIsDownAndReconnectsAfterRestart() async throws {
+        let cluster = try PrivateCluster()
+        defer { cluster.destroy() }
+        try cluster.start()
+        let db = Database(
+            configuration: .init(connectionString: cluster.appURL, poolSize: 2, acquireTimeout: .seconds(3), connectTimeoutSeconds: 2),
+            logger: TestDatabase.logger
+        )
+        #expect(try await db.withConnection { try await $0.first("SELECT 1 AS one")!.decode("one", as: Int.self) } == 1)
+
+        try cluster.stop()
+        let start = ContinuousClock.now
+        do {
+            _ = try await db.withConnection { try await $0.execute("SELECT 1") }
+            Issue.record("query succeeded with PostgreSQL stopped")
+        } catch let error as PostgresError {
+            #expect(error.code == .unavailable, "\(error)")
+            #expect(!error.description.contains(cluster.appPassword))
+        }
+        #expect(ContinuousClock.now - start < .seconds(5), "a query against a stopped server hung")
+
+        try cluster.start()
+        #expect(try await db.withConnection { try await $0.first("SELECT 2 AS two")!.decode("two", as: Int.self) } == 2)
+        db.shutdown()
+    }
+}
+
+/// Polls `condition` until it holds, failing after `deadline`.
+func waitUntil(deadline: Duration, _ condition: () async throws -> Bool) async throws {
+    let end = ContinuousClock.now + deadline
+    while ContinuousClock.now < end {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    Issue.record("condition not met within \(deadline)")
+}
+
+/// A throwaway PostgreSQL cluster started through the repository's own script.
+struct PrivateCluster {
+    let directory: URL
+    let port: Int
+
+    init() throws {
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("berth-pg-\(UUID().uuidString.prefix(8))")
+        port = Int.random(in: 56_000..<60_000)
+    }
+
+    var environment: [String: String] { ["BERTH_PG_DIR": directory.path, "BERTH_PG_PORT": String(port)] }
+    var script: String { TestEnvironment.repositoryRoot.appendingPathComponent("scripts/postgres.sh").path }
+
+    /// A variable from the script's `env` output.
+    func exported(_ name: String) -> String {
+        let env = (try? TestEnvironment.run(["bash", script, "env"], environment: environment)) ?? ""
+        for line in env.split(separator: "\n") where line.hasPrefix("export \(name)=") {
+            return String(line.dropFirst("export \(name)=".count))
+        }
+        return "unset-\(name)"
+    }
+
+    var appURL: String { exported("BERTH_DATABASE_URL") }
+    var appPassword: String { exported("BERTH_TEST_PG_APP_PASSWORD") }
+
+    func start() throws {
+        try TestEnvironment.run(["bash", script, "start"], environment: environment)
+    }
+
+    func stop() throws {
+        try TestEnvironment.run(["bash", script, "stop"], environment: environment)
+    }
+
+    func destroy() {
+        try? stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}

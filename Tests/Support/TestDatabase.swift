@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import Persistence
+
+/// A database of its own for one test, created from a template that has every migration applied.
+///
+/// Creating from a template takes milliseconds, so each test starts from a clean, migrated schema.
+public struct TestDatabase: Sendable {
+    public let name: String
+    public let port: String
+    let appPassword: String
+    let ownerPassword: String
+    public let superuserURL: String
+
+    /// The service's login role on this database.
+    public var appURL: String { "postgresql://berth_app:\(appPassword)@127.0.0.1:\(port)/\(name)" }
+    /// The owner role on this database.
+    public var ownerURL: String { "postgresql://berth_owner:\(ownerPassword)@127.0.0.1:\(port)/\(name)" }
+    /// The superuser on this database (for terminating backends and inspecting catalogs).
+    public var superuserDatabaseURL: String {
+        guard let slash = superuserURL.lastIndex(of: "/") else { return superuserURL }
+        return superuserURL[..<slash] + "/" + name
+    }
+
+    public static let logger = Logger(label: "berth.tests")
+
+    /// A fresh, migrated database.
+    public static func make() async throws -> TestDatabase {
+        let template = try await TemplateDatabase.shared.name()
+        let base = try TemplateDatabase.connectionSettings()
+        let name = "berth_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+        let admin = Database(configuration: .init(connectionString: base.superuserURL, poolSize: 1), logger: logger)
+        defer { admin.shutdown() }
+        try await admin.withConnection { connection in
+            try await connection.executeScript("CREATE DATABASE \(name) TEMPLATE \(template) OWNER berth_owner")
+        }
+        return TestDatabase(
+            name: String(name), port: base.port, appPassword: base.appPassword,
+            ownerPassword: base.ownerPassword, superuserURL: base.superuserURL
+        )
+    }
+
+    /// The service's view: the login role, through the pool.
+    public func app(poolSize: Int = 4, acquireTimeout: Duration = .seconds(10)) -> Database {
+        Database(
+            configuration: .init(connectionString: appURL, poolSize: poolSize, acquireTimeout: acquireTimeout),
+            logger: Self.logger
+        )
+    }
+
+    public func owner() -> Database {
+        Database(configuration: .init(connectionString: ownerURL, poolSize: 2), logger: Self.logger)
+    }
+
+    public func superuser() -> Database {
+        Database(configuration: .init(connectionString: superuserDatabaseURL, poolSize: 2), logger: Self.logger)
+    }
+
+    /// Drops the database, disconnecting whoever is still on it.
+    public func drop() async {
+        let admin = Database(configuration: .init(connectionString: superuserURL, poolSize: 1), logger: Self.logger)
+        defer { admin.shutdown() }
+        _ = try? await admin.withConnection { connection in
+            try await connection.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        }
+    }
+}
+
+/// Builds the migrated template once per test process.
+actor TemplateDatabase {
+    static let shared = TemplateDatabase()
+    private var created: String?
+
+    struct Settings {
+        let port: String
+        let appPassword: String
+        let ownerPassword: String
+        let superuserURL: String
+    }
+
+    static func connectionSettings() throws -> Settings {
+        Settings(
+            port: try TestEnvironment.require("BERTH_PG_PORT"),
+            appPassword: try TestEnvironment.require("BERTH_TEST_PG_APP_PASSWORD"),
+            ownerPassword: try TestEnvironment.require("BERTH_TEST_PG_OWNER_PASSWORD"),
+            superuserURL: try TestEnvironment.require("BERTH_TEST_PG_SUPERUSER_URL")
+        )
+    }
+
+    func name() async throws -> String {
+        if let created { return created }
+        let settings = try Self.connectionSettings()
+        let name = "berth_tpl_\(ProcessInfo.processInfo.processIdentifier)_\(Int.random(in: 0..<1_000_000))"
+        let admin = Database(configuration: .init(connectionString: settings.superuserURL, poolSize: 1), logger: TestDatabase.logger)
+        defer { admin.shutdown() }
+        try await admin.withConnection { connection in
+            try await connection.executeScript("CREATE DATABASE \(name) OWNER berth_owner")
+        }
+        let owner = Database(
+            configuration: .init(connectionString: "postgresql://berth_owner:\(settings.ownerPassword)@127.0.0.1:\(settings.port)/\(name)", poolSize: 1),
+            logger: TestDatabase.logger
+        )
+        let migrator = Migrator(
+            database: owner, directory: TestEnvironment.repositoryRoot.appendingPathComponent("sql"), logger: TestDatabase.logger
+        )
+        try await migrator.migrate()
+        owner.shutdown()
+        created = name
+        return name
+    }
+}

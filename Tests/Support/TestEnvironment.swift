@@ -1,0 +1,58 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads what `make test` exported; a missing variable fails the test loudly, never skips it.
+public enum TestEnvironment {
+    public struct Missing: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func require(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw Missing(description: "\(name) is not set: run the tests through `make test`, which starts PostgreSQL and the Docker fleet and exports it")
+        }
+        return value
+    }
+
+    /// The repository root, found from this file's location.
+    public static var repositoryRoot: URL {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }
+
+    /// Runs a command to completion and returns its output; throws with its output on failure.
+    ///
+    /// Spawned and reaped with posix_spawn and waitpid directly: output goes to a file, since a daemon
+    /// the command starts may inherit a pipe and hold it open for ever.
+    @discardableResult
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let outputPath = NSTemporaryDirectory() + "berth-run-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let shell = "exec \(quoted) </dev/null >'\(outputPath)' 2>&1"
+        let env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.map { "\($0)=\($1)" }
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(shell), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, argv, envp)
+        guard spawned == 0 else { throw Missing(description: "cannot start \(arguments.joined(separator: " ")): errno \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        guard exitCode == 0 else {
+            throw Missing(description: "\(arguments.joined(separator: " ")) exited \(exitCode): \(text)")
+        }
+        return text
+    }
+}
