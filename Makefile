@@ -1,0 +1,24 @@
+# The two commands: `make run` sets up and runs Berth locally; `make test` sets up and runs every test.
+.PHONY: run test build migrate stop clean
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+build:
+	scripts/deps.sh
+	swift build
+
+migrate:
+	scripts/postgres.sh start
+	eval "$$(scripts/postgres.sh env)" && swift run berth migrate
+
+# Stops the local PostgreSQL cluster and the Docker fleet.
+stop:
+	-[ -x scripts/fleet.sh ] && scripts/fleet.sh stop
+	scripts/postgres.sh stop
+
+clean: stop
+	rm -rf .local .build
