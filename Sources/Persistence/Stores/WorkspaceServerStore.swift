@@ -1,0 +1,128 @@
+import Domain
+import Foundation
+
+/// Reads and writes `workspace_servers`: registration, health and (later) reservations.
+public struct WorkspaceServerStore: Sendable {
+    public init() {}
+
+    static let columns = """
+        id, name, host, docker_port, tls_enabled, cert_path, socket_path, insecure, network_mode,
+        (total_cpu * 1000)::bigint AS total_cpu_millis, total_memory_mb, total_disk_gb, max_workspaces,
+        labels, status, schedulable, last_health_check, last_healthy_at, last_error, consecutive_failures,
+        (current_cpu_used * 1000)::bigint AS cpu_used_millis, current_memory_used_mb, current_disk_used_gb, current_workspaces,
+        observed_ncpu, observed_memory_total_mb, observed_containers, observed_containers_running, docker_version, created_at
+        """
+
+    /// What an admin or `BERTH_WORKSPACE_SERVERS` says about a server.
+    public struct Registration: Sendable, Equatable {
+        public var name: String
+        public var connection: ServerConnection
+        public var capacity: Capacity
+        public var labels: [String: LabelValue]
+
+        public init(name: String, connection: ServerConnection, capacity: Capacity, labels: [String: LabelValue] = [:]) {
+            self.name = name
+            self.connection = connection
+            self.capacity = capacity
+            self.labels = labels
+        }
+    }
+
+    /// Inserts, or updates the server of the same name (connection, capacity and labels only:
+    /// health and reservations are left as they are).
+    public func upsert(_ registration: Registration, in scope: SystemScope) async throws -> WorkspaceServer {
+        let c = registration.connection
+        let row = try await scope.first("""
+            INSERT INTO workspace_servers (name, host, docker_port, tls_enabled, cert_path, socket_path, insecure, network_mode,
+                total_cpu, total_memory_mb, total_disk_gb, max_workspaces, labels)
+            VALUES (\(registration.name), \(c.host), \(c.dockerPort), \(c.tlsEnabled), \(c.certPath), \(c.socketPath), \(c.insecure),
+                \(c.networkMode), \(registration.capacity.cpuMillis)::numeric / 1000, \(registration.capacity.memoryMB),
+                \(registration.capacity.diskGB), \(registration.capacity.workspaces), \(PostgresJSON(registration.labels))::jsonb)
+            ON CONFLICT (name) DO UPDATE SET
+                host = excluded.host, docker_port = excluded.docker_port, tls_enabled = excluded.tls_enabled,
+                cert_path = excluded.cert_path, socket_path = excluded.socket_path, insecure = excluded.insecure,
+                network_mode = excluded.network_mode, total_cpu = excluded.total_cpu, total_memory_mb = excluded.total_memory_mb,
+                total_disk_gb = excluded.total_disk_gb, max_workspaces = excluded.max_workspaces, labels = excluded.labels,
+                updated_at = now()
+            RETURNING \(unsafeRaw: Self.columns)
+            """)
+        guard let row else { throw PostgresError(code: .other, message: "upsert returned no row") }
+        return try Self.decode(row)
+    }
+
+    public func list(in scope: SystemScope) async throws -> [WorkspaceServer] {
+        try await scope.execute("SELECT \(unsafeRaw: Self.columns) FROM workspace_servers ORDER BY name").map(Self.decode)
+    }
+
+    public func get(_ id: ServerID, in scope: SystemScope) async throws -> WorkspaceServer? {
+        try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM workspace_servers WHERE id = \(id)").map(Self.decode)
+    }
+
+    /// Claims every server whose health lease is free, expired or already ours, for `lease`.
+    public func claimForHealthCheck(owner: String, lease: Duration, in scope: SystemScope) async throws -> [WorkspaceServer] {
+        let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+        return try await scope.execute("""
+            UPDATE workspace_servers SET health_lease_owner = \(owner), health_lease_until = now() + make_interval(secs => \(seconds))
+            WHERE health_lease_until IS NULL OR health_lease_until < now() OR health_lease_owner = \(owner)
+            RETURNING \(unsafeRaw: Self.columns)
+            """).map(Self.decode)
+    }
+
+    /// Writes the outcome of a health check, only while `owner` still holds the lease.
+    @discardableResult
+    public func recordHealth(
+        _ id: ServerID, owner: String, verdict: ServerHealthPolicy.Verdict, checkedAt: Date,
+        observed: ObservedUsage?, in scope: SystemScope
+    ) async throws -> Bool {
+        try await scope.execute("""
+            UPDATE workspace_servers SET
+                status = \(verdict.status.rawValue), consecutive_failures = \(verdict.consecutiveFailures),
+                last_healthy_at = \(verdict.lastHealthyAt), last_error = \(verdict.lastError), last_health_check = \(checkedAt),
+                observed_ncpu = coalesce(\(observed?.ncpu), observed_ncpu),
+                observed_memory_total_mb = coalesce(\(observed?.memoryTotalMB), observed_memory_total_mb),
+                observed_containers = coalesce(\(observed?.containers), observed_containers),
+                observed_containers_running = coalesce(\(observed?.containersRunning), observed_containers_running),
+                docker_version = coalesce(\(observed?.dockerVersion), docker_version),
+                updated_at = now()
+            WHERE id = \(id) AND health_lease_owner = \(owner)
+            """).affectedRows == 1
+    }
+
+    static func decode(_ row: PostgresRow) throws -> WorkspaceServer {
+        let observed: ObservedUsage? = if let ncpu = try row.decode("observed_ncpu", as: Int?.self) {
+            ObservedUsage(
+                ncpu: ncpu, memoryTotalMB: try row.decode("observed_memory_total_mb", as: Int?.self) ?? 0,
+                containers: try row.decode("observed_containers", as: Int?.self) ?? 0,
+                containersRunning: try row.decode("observed_containers_running", as: Int?.self) ?? 0,
+                dockerVersion: try row.decode("docker_version", as: String?.self) ?? ""
+            )
+        } else { nil }
+        return WorkspaceServer(
+            id: try row.decode("id"),
+            name: try row.decode("name"),
+            connection: ServerConnection(
+                host: try row.decode("host"), dockerPort: try row.decode("docker_port"),
+                tlsEnabled: try row.decode("tls_enabled"), certPath: try row.decode("cert_path"),
+                socketPath: try row.decode("socket_path"), insecure: try row.decode("insecure"),
+                networkMode: try row.decode("network_mode")
+            ),
+            capacity: Capacity(
+                cpuMillis: try row.decode("total_cpu_millis"), memoryMB: try row.decode("total_memory_mb"),
+                diskGB: try row.decode("total_disk_gb"), workspaces: try row.decode("max_workspaces")
+            ),
+            labels: try row.decode("labels", as: PostgresJSON<[String: LabelValue]>.self).value,
+            status: WorkspaceServer.HealthStatus(rawValue: try row.decode("status")) ?? .unhealthy,
+            schedulable: WorkspaceServer.Schedulable(rawValue: try row.decode("schedulable")) ?? .cordoned,
+            lastHealthCheck: try row.decode("last_health_check"),
+            lastHealthyAt: try row.decode("last_healthy_at"),
+            lastError: try row.decode("last_error"),
+            consecutiveFailures: try row.decode("consecutive_failures"),
+            reserved: Capacity(
+                cpuMillis: try row.decode("cpu_used_millis"), memoryMB: try row.decode("current_memory_used_mb"),
+                diskGB: try row.decode("current_disk_used_gb"), workspaces: try row.decode("current_workspaces")
+            ),
+            observed: observed,
+            registeredAt: try row.decode("created_at")
+        )
+    }
+}
