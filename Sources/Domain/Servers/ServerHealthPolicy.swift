@@ -19,6 +19,13 @@ public struct ServerHealthPolicy: Sendable, Equatable {
         public var consecutiveFailures: Int
         public var lastHealthyAt: Date?
         public var lastError: String?
+
+        public init(status: WorkspaceServer.HealthStatus, consecutiveFailures: Int, lastHealthyAt: Date?, lastError: String?) {
+            self.status = status
+            self.consecutiveFailures = consecutiveFailures
+            self.lastHealthyAt = lastHealthyAt
+            self.lastError = lastError
+        }
     }
 
     public func verdict(
