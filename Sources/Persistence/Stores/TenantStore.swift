@@ -22,6 +22,11 @@ public struct TenantStore: Sendable {
         try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM tenants WHERE id = \(id)").map(Self.decode)
     }
 
+    /// Reads and row-locks the tenant until the transaction ends, serialising its quota checks.
+    public func lock(_ id: TenantID, in scope: SystemScope) async throws -> Tenant? {
+        try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM tenants WHERE id = \(id) FOR UPDATE").map(Self.decode)
+    }
+
     public func get(named name: String, in scope: SystemScope) async throws -> Tenant? {
         try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM tenants WHERE name = \(name)").map(Self.decode)
     }

@@ -1,0 +1,189 @@
+import Domain
+import Foundation
+import Logging
+import Persistence
+
+/// Why a workspace could not be placed.
+public enum PlacementError: Error, Sendable, Equatable {
+    /// Healthy servers exist but none has room; the reasons per server.
+    case insufficientCapacity(exclusions: [String: [String]])
+    /// No server is healthy.
+    case noHealthyServers(exclusions: [String: [String]])
+    /// The tenant is at its quota: what it holds, what it asked for, and the limits.
+    case quotaExceeded(QuotaUsage, requested: Resources, quota: Quota)
+    /// The tenant already has a live workspace of that name.
+    case nameTaken(String)
+}
+
+/// What a tenant holds now.
+public struct QuotaUsage: Sendable, Equatable {
+    public var workspaces: Int
+    public var cpuMillis: Int
+    public var memoryMB: Int
+}
+
+/// Chooses a server and reserves capacity on it, race-free across requests and replicas.
+///
+/// Candidates come from `Placement.plan`; each is then reserved with one conditional UPDATE that
+/// succeeds only if the capacity still fits, so two racing requests can never both take the last
+/// room: the loser's UPDATE re-reads the row after the winner commits and matches nothing, and it
+/// moves on to the next candidate. The workspace row is inserted in the same transaction.
+public struct PlacementService: Sendable {
+    let database: Database
+    let logger: Logger
+    let store = WorkspaceServerStore()
+
+    public init(database: Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// The decision for `request` without reserving anything (for dry runs).
+    public func dryRun(_ request: PlacementRequest) async throws -> Placement.Plan {
+        try await database.withSystem { scope in
+            let servers = try await store.list(in: scope)
+            let cursor = try await scope.first("SELECT coalesce((SELECT position FROM placement_cursors WHERE name = 'round_robin'), 0) AS p")!
+            return Placement.plan(request, servers: servers, roundRobinCursor: try cursor.decode("p", as: Int.self))
+        }
+    }
+
+    /// Checks the quota, reserves on the first candidate that still fits and inserts the workspace as
+    /// `creating`, all in one transaction. Returns the server it landed on and the plan.
+    public func reserve(_ draft: WorkspaceDraft) async throws -> (server: WorkspaceServer, plan: Placement.Plan) {
+        try await database.retrying {
+            try await database.withSystem { scope in
+                try await checkQuota(draft, in: scope)
+                let servers = try await store.list(in: scope)
+                var cursor = 0
+                if draft.placement.strategy == .roundRobin {
+                    cursor = try await scope.first("""
+                        INSERT INTO placement_cursors (name, position) VALUES ('round_robin', 1)
+                        ON CONFLICT (name) DO UPDATE SET position = placement_cursors.position + 1
+                        RETURNING position - 1 AS p
+                        """)!.decode("p", as: Int.self)
+                }
+                var plan = Placement.plan(draft.placement, servers: servers, roundRobinCursor: cursor)
+                for candidate in plan.candidates {
+                    if try await reserveCapacity(on: candidate.id, draft.resources, in: scope) {
+                        try await insertWorkspace(draft, on: candidate.id, in: scope)
+                        return (candidate, plan)
+                    }
+                    // Taken meanwhile: record why, from the row as it is now.
+                    if let fresh = try await store.get(candidate.id, in: scope) {
+                        let reasons = Placement.exclusionReasons(fresh, resources: draft.resources, constraints: draft.placement.constraints)
+                        if let index = plan.evaluations.firstIndex(where: { $0.serverID == candidate.id }) {
+                            plan.evaluations[index].outcome = .excluded(reasons: reasons.isEmpty ? ["capacity taken by a concurrent request"] : reasons)
+                        }
+                    }
+                }
+                if plan.anyHealthy { throw PlacementError.insufficientCapacity(exclusions: plan.exclusions) }
+                throw PlacementError.noHealthyServers(exclusions: plan.exclusions)
+            }
+        }
+    }
+
+    /// Gives back what `workspace` holds on its server (compute, slot, or both) and clears the flags.
+    /// Releasing what is not held gives back nothing, so calling it twice is harmless.
+    public func release(_ workspace: WorkspaceID, compute: Bool, slot: Bool, in scope: SystemScope) async throws {
+        guard let row = try await scope.first("""
+            SELECT server_id, (cpu * 1000)::bigint AS cpu, memory_mb, disk_gb,
+                   holds_compute AND \(compute) AS free_compute, holds_slot AND \(slot) AS free_slot
+            FROM workspaces WHERE id = \(workspace) FOR UPDATE
+            """) else { return }
+        let freeCompute = try row.decode("free_compute", as: Bool.self)
+        let freeSlot = try row.decode("free_slot", as: Bool.self)
+        guard freeCompute || freeSlot, let server = try row.decode("server_id", as: ServerID?.self) else { return }
+        let cpu = freeCompute ? try row.decode("cpu", as: Int.self) : 0
+        let memory = freeCompute ? try row.decode("memory_mb", as: Int.self) : 0
+        let disk = freeSlot ? try row.decode("disk_gb", as: Int.self) : 0
+        try await scope.execute("""
+            UPDATE workspace_servers SET
+                current_cpu_used = current_cpu_used - \(cpu)::numeric / 1000,
+                current_memory_used_mb = current_memory_used_mb - \(memory),
+                current_disk_used_gb = current_disk_used_gb - \(disk),
+                current_workspaces = current_workspaces - \(freeSlot ? 1 : 0),
+                updated_at = now()
+            WHERE id = \(server)
+            """)
+        try await scope.execute("""
+            UPDATE workspaces SET holds_compute = holds_compute AND NOT \(freeCompute),
+                holds_slot = holds_slot AND NOT \(freeSlot), updated_at = now()
+            WHERE id = \(workspace)
+            """)
+    }
+
+    /// Takes CPU and memory again for a stopped workspace on its own server; `false` if it no longer fits.
+    public func reserveCompute(for workspace: WorkspaceID, in scope: SystemScope) async throws -> Bool {
+        guard let row = try await scope.first("""
+            SELECT server_id, (cpu * 1000)::bigint AS cpu, memory_mb, holds_compute FROM workspaces WHERE id = \(workspace) FOR UPDATE
+            """), let server = try row.decode("server_id", as: ServerID?.self) else { return false }
+        if try row.decode("holds_compute", as: Bool.self) { return true }
+        let cpu = try row.decode("cpu", as: Int.self), memory = try row.decode("memory_mb", as: Int.self)
+        let reserved = try await scope.execute("""
+            UPDATE workspace_servers SET
+                current_cpu_used = current_cpu_used + \(cpu)::numeric / 1000,
+                current_memory_used_mb = current_memory_used_mb + \(memory), updated_at = now()
+            WHERE id = \(server) AND status = 'healthy'
+                AND current_cpu_used + \(cpu)::numeric / 1000 <= total_cpu
+                AND current_memory_used_mb + \(memory) <= total_memory_mb
+            """).affectedRows == 1
+        if reserved {
+            try await scope.execute("UPDATE workspaces SET holds_compute = true, updated_at = now() WHERE id = \(workspace)")
+        }
+        return reserved
+    }
+
+    private func reserveCapacity(on server: ServerID, _ r: Resources, in scope: SystemScope) async throws -> Bool {
+        try await scope.execute("""
+            UPDATE workspace_servers SET
+                current_cpu_used = current_cpu_used + \(r.cpuMillis)::numeric / 1000,
+                current_memory_used_mb = current_memory_used_mb + \(r.memoryMB),
+                current_disk_used_gb = current_disk_used_gb + \(r.diskGB),
+                current_workspaces = current_workspaces + 1,
+                updated_at = now()
+            WHERE id = \(server) AND status = 'healthy' AND schedulable = 'active'
+                AND current_cpu_used + \(r.cpuMillis)::numeric / 1000 <= total_cpu
+                AND current_memory_used_mb + \(r.memoryMB) <= total_memory_mb
+                AND current_disk_used_gb + \(r.diskGB) <= total_disk_gb
+                AND current_workspaces + 1 <= max_workspaces
+            """).affectedRows == 1
+    }
+
+    private func checkQuota(_ draft: WorkspaceDraft, in scope: SystemScope) async throws {
+        // Locking the tenant row serialises one tenant's creates, so the sum below cannot go stale.
+        guard let tenant = try await TenantStore().lock(draft.tenantID, in: scope) else {
+            throw PostgresError(code: .foreignKeyViolation, message: "no such tenant")
+        }
+        let held = try await scope.first("""
+            SELECT count(*) AS n, coalesce(sum(cpu) * 1000, 0)::bigint AS cpu, coalesce(sum(memory_mb), 0)::bigint AS mem
+            FROM workspaces WHERE tenant_id = \(draft.tenantID) AND status NOT IN ('deleted', 'error', 'stopped')
+            """)!
+        let usage = QuotaUsage(workspaces: try held.decode("n"), cpuMillis: try held.decode("cpu"), memoryMB: try held.decode("mem"))
+        let quota = tenant.quota
+        if usage.workspaces + 1 > quota.maxWorkspaces || usage.cpuMillis + draft.resources.cpuMillis > quota.maxCPUMillis
+            || usage.memoryMB + draft.resources.memoryMB > quota.maxMemoryMB
+        {
+            throw PlacementError.quotaExceeded(usage, requested: draft.resources, quota: quota)
+        }
+    }
+
+    private func insertWorkspace(_ draft: WorkspaceDraft, on server: ServerID, in scope: SystemScope) async throws {
+        do {
+            try await scope.execute("""
+                INSERT INTO workspaces (id, tenant_id, name, status, server_id, image, cpu, memory_mb, disk_gb,
+                    holds_compute, holds_slot, command, env, labels, placement)
+                VALUES (\(draft.id), \(draft.tenantID), \(draft.name), 'creating', \(server), \(draft.image),
+                    \(draft.resources.cpuMillis)::numeric / 1000, \(draft.resources.memoryMB), \(draft.resources.diskGB),
+                    true, true, \(draft.command.map { PostgresJSON($0) })::jsonb, \(PostgresJSON(draft.env))::jsonb,
+                    \(PostgresJSON(draft.labels))::jsonb, \(PostgresJSON(["strategy": draft.placement.strategy.rawValue]))::jsonb)
+                """)
+            try await scope.execute("""
+                INSERT INTO workspace_events (tenant_id, workspace_id, from_status, to_status, reason)
+                VALUES (\(draft.tenantID), \(draft.id), NULL, 'creating', 'placed')
+                """)
+        } catch {
+            if error.code == .uniqueViolation { throw PlacementError.nameTaken(draft.name) }
+            throw error
+        }
+    }
+}
