@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Domain", "Persistence", "BerthTestSupport",
+                "API", "Compute", "Domain", "Persistence", "BerthTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -12,10 +12,12 @@ certs=$state/certs
 cache=$state/cache
 git_port=${BERTH_FLEET_GIT_PORT:-29418}
 
-# name port mode: plain (HTTP), tls (mutual TLS), badcert (a server certificate not valid for 127.0.0.1)
+# name port mode: plain (HTTP), tls (mutual TLS), badcert (a server certificate not valid for 127.0.0.1).
+# ws-spare-1 belongs to the health-monitor test, which kills and restarts it.
 daemons=(
     "ws-local-1 23751 plain"
     "ws-local-2 23752 plain"
+    "ws-spare-1 23753 plain"
     "ws-tls-1 23761 tls"
     "ws-badcert-1 23762 badcert"
 )
@@ -275,6 +277,7 @@ env_lines() {
 export BERTH_FLEET_DIR=$state
 export BERTH_TEST_DOCKER_PLAIN_1=127.0.0.1:23751
 export BERTH_TEST_DOCKER_PLAIN_2=127.0.0.1:23752
+export BERTH_TEST_DOCKER_SPARE=ws-spare-1=127.0.0.1:23753
 export BERTH_TEST_DOCKER_TLS=127.0.0.1:23761
 export BERTH_TEST_DOCKER_BADCERT=127.0.0.1:23762
 export BERTH_TEST_DOCKER_CERTS=$certs

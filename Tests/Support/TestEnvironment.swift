@@ -7,6 +7,7 @@ import Glibc
 public enum TestEnvironment {
     public struct Missing: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public static func require(_ name: String) throws -> String {
