@@ -1,0 +1,46 @@
+/// Where a workspace is in its life.
+public enum WorkspaceStatus: String, Sendable, Codable, CaseIterable {
+    case pending, creating, starting, running, stopping, stopped, deleting, deleted, error
+}
+
+/// What a caller asks of a workspace.
+public enum WorkspaceAction: String, Sendable, Codable, CaseIterable {
+    case create, start, stop, restart, delete
+}
+
+/// The lifecycle state machine: which status may follow which. Pure; the orchestrator obeys it.
+public enum WorkspaceLifecycle {
+    /// Every allowed status change.
+    public static let transitions: [WorkspaceStatus: Set<WorkspaceStatus>] = [
+        .pending: [.creating, .error, .deleting],
+        .creating: [.starting, .error, .deleting],
+        .starting: [.running, .error, .stopping, .deleting],
+        .running: [.stopping, .starting, .error, .deleting],
+        .stopping: [.stopped, .error, .deleting],
+        .stopped: [.starting, .deleting, .error],
+        .error: [.starting, .deleting],
+        .deleting: [.deleted, .error],
+        .deleted: [],
+    ]
+
+    public static func canMove(from: WorkspaceStatus, to: WorkspaceStatus) -> Bool {
+        transitions[from]?.contains(to) ?? false
+    }
+
+    /// The statuses from which `action` may begin.
+    public static func startingPoints(of action: WorkspaceAction) -> Set<WorkspaceStatus> {
+        switch action {
+        case .create: [.pending]
+        case .start: [.stopped, .error]
+        case .stop: [.running, .starting]
+        case .restart: [.running]
+        case .delete: [.pending, .creating, .starting, .running, .stopping, .stopped, .error]
+        }
+    }
+
+    /// `nil` when `action` is allowed in `status`, else why not (for `409 invalid_state`).
+    public static func refusal(of action: WorkspaceAction, in status: WorkspaceStatus) -> String? {
+        if startingPoints(of: action).contains(status) { return nil }
+        return "cannot \(action.rawValue) a workspace that is \(status.rawValue)"
+    }
+}
