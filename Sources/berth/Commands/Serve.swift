@@ -1,5 +1,7 @@
 import API
 import ArgumentParser
+import Compute
+import Domain
 import Foundation
 import Hummingbird
 import Logging
@@ -16,6 +18,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "host:port to listen on (default: $BERTH_HTTP_ADDRESS or 127.0.0.1:8080).")
     var address: String?
 
+    @Option(name: .long, help: "Seconds between server health checks (default: $BERTH_HEALTH_INTERVAL or 5).")
+    var healthInterval: Double?
+
     func run() async throws {
         let logger = Bootstrap.logger("berth")
         let env = Environment()
@@ -29,6 +34,16 @@ struct Serve: AsyncParsableCommand {
             url = value
         } catch { Bootstrap.fail("\(error)") }
 
+        let interval: Double
+        let registrations: [WorkspaceServerStore.Registration]
+        do {
+            interval = try healthInterval ?? env.value("BERTH_HEALTH_INTERVAL").map { text in
+                guard let value = Double(text), value > 0 else { throw ConfigurationError("BERTH_HEALTH_INTERVAL must be a positive number of seconds") }
+                return value
+            } ?? 5
+            registrations = try env.value("BERTH_WORKSPACE_SERVERS").map { try ServerRegistrations.parse($0) } ?? []
+        } catch { Bootstrap.fail("\(error)") }
+
         let dbConfiguration = DatabaseConfiguration(connectionString: url, poolSize: database.poolSize)
         do { try dbConfiguration.validate() } catch { Bootstrap.fail(error.description) }
         let db = Database(configuration: dbConfiguration, logger: logger)
@@ -39,13 +54,29 @@ struct Serve: AsyncParsableCommand {
             Bootstrap.fail("cannot reach the database: \(error.description)")
         }
         let migrator = Migrator(database: db, directory: Bootstrap.sqlDirectory(), logger: logger)
+        do {
+            try await db.withSystem { scope in
+                for registration in registrations {
+                    let server = try await WorkspaceServerStore().upsert(registration, in: scope)
+                    logger.info("registered workspace server", metadata: ["server": "\(server.name)", "id": "\(server.id)"])
+                }
+            }
+        } catch {
+            Bootstrap.fail("cannot register BERTH_WORKSPACE_SERVERS: \(error)")
+        }
+        let pool = DockerServerPool()
+        let monitor = ServerHealthMonitor(
+            database: db, probe: pool,
+            configuration: .init(interval: .milliseconds(Int(interval * 1000)), checkTimeout: .milliseconds(Int(min(interval, 2) * 1000))),
+            logger: logger
+        )
         let app = buildApplication(
             services: AppServices(database: db, migrator: migrator),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "berth"),
             logger: logger
         )
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: [app, monitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
         db.shutdown()

@@ -1,0 +1,94 @@
+import BerthTestSupport
+@testable import Compute
+import Domain
+import Foundation
+import Persistence
+import Testing
+
+/// The orchestrator on real PostgreSQL and a real Docker Engine.
+@Suite struct WorkspaceOrchestratorTests {
+    @Test func lifecycleKeepsReservationsAndContainersInStep() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app(poolSize: 6)
+        let parts = try TestEnvironment.require("BERTH_TEST_DOCKER_PLAIN_1").split(separator: ":")
+        let serverRow = try await db.withSystem { scope in
+            try await WorkspaceServerStore().upsert(.init(
+                name: "ws-orch", connection: .init(host: String(parts[0]), dockerPort: Int(parts[1])!),
+                capacity: Capacity(cpuMillis: 2000, memoryMB: 1024, diskGB: 10, workspaces: 5)
+            ), in: scope)
+        }
+        try await db.withSystem { try await $0.execute("UPDATE workspace_servers SET status = 'healthy' WHERE id = \(serverRow.id)") }
+        let tenant = try await db.withSystem { try await TenantStore().create(name: "orch", quota: .standard, in: $0).id }
+        let pool = DockerServerPool()
+        let placement = PlacementService(database: db, logger: TestDatabase.logger)
+        let orchestrator = WorkspaceOrchestrator(database: db, placement: placement, pool: pool, stopGrace: .seconds(1), logger: TestDatabase.logger)
+        let client = try pool.client(for: serverRow)
+        func draft(_ name: String, cpu: Int, image: String = "berth-busybox:latest") -> WorkspaceDraft {
+            let resources = Resources(cpuMillis: cpu, memoryMB: 128, diskGB: 1)
+            return WorkspaceDraft(tenantID: tenant, name: name, image: image, resources: resources, placement: PlacementRequest(resources: resources))
+        }
+        func reserved() async throws -> Capacity {
+            try await db.withSystem { try await WorkspaceServerStore().get(serverRow.id, in: $0)!.reserved }
+        }
+        func status(_ id: WorkspaceID) async throws -> WorkspaceStatus {
+            try await db.withSystem { try await WorkspaceStore().get(id, in: $0)!.status }
+        }
+
+        let first = draft("first", cpu: 1000)
+        let created = try await orchestrator.create(first)
+        #expect(created.status == .running)
+        let container = try #require(created.containerID)
+        let details = try await client.inspectContainer(container)
+        #expect(details.state.running)
+        #expect(details.hostConfig.nanoCPUs == 1_000_000_000)
+        #expect(details.hostConfig.memory == 128 << 20)
+        #expect(details.config.labels["berth.workspace"] == first.id.description)
+        #expect(details.config.labels["berth.tenant"] == tenant.description)
+        #expect(try await reserved() == Capacity(cpuMillis: 1000, memoryMB: 128, diskGB: 1, workspaces: 1))
+        let events = try await db.withSystem { try await WorkspaceStore().events(first.id, in: $0) }
+        #expect(events.map(\.to) == [.creating, .starting, .running])
+
+        // Not allowed: starting a running workspace.
+        await #expect(throws: OrchestrationError.invalidState("cannot start a workspace that is running")) { try await orchestrator.start(first.id) }
+
+        try await orchestrator.stop(first.id)
+        #expect(try await status(first.id) == .stopped)
+        #expect(try await client.inspectContainer(container).state.running == false)
+        #expect(try await reserved() == Capacity(cpuMillis: 0, memoryMB: 0, diskGB: 1, workspaces: 1))
+
+        // The server fills up meanwhile; starting again is refused and the workspace stays stopped, intact.
+        let second = draft("second", cpu: 2000)
+        _ = try await orchestrator.create(second)
+        do {
+            try await orchestrator.start(first.id)
+            Issue.record("started on a full server")
+        } catch let error as OrchestrationError {
+            guard case .insufficientCapacity(let reason) = error else { Issue.record("\(error)"); return }
+            #expect(reason.contains("cpu 2/2 + 1 > 2"), "\(reason)")
+        }
+        #expect(try await status(first.id) == .stopped)
+        #expect(try await client.inspectContainer(container).state.running == false)
+
+        try await orchestrator.delete(second.id)
+        #expect(try await status(second.id) == .deleted)
+        try await orchestrator.start(first.id)
+        #expect(try await status(first.id) == .running)
+        try await orchestrator.restart(first.id)
+        #expect(try await client.inspectContainer(container).state.running)
+
+        // A create that fails at Docker leaves the workspace in error with nothing held.
+        let broken = draft("broken", cpu: 500, image: "berth-no-such-image:latest")
+        await #expect(throws: DockerError.self) { _ = try await orchestrator.create(broken) }
+        let brokenRow = try await db.withSystem { try await WorkspaceStore().get(broken.id, in: $0)! }
+        #expect(brokenRow.status == .error)
+        #expect(brokenRow.error?.contains("No such image") == true, "\(brokenRow.error ?? "")")
+        #expect(!brokenRow.holdsCompute && !brokenRow.holdsSlot)
+
+        try await orchestrator.delete(first.id)
+        #expect(try await reserved() == .zero)
+        // The engine and the database agree: nothing of this tenant is left.
+        #expect(try await client.listContainers(labels: ["berth.tenant=\(tenant)"]).isEmpty)
+        db.shutdown()
+        await testDB.drop()
+    }
+}
