@@ -1,129 +1,295 @@
 #!/usr/bin/env bash
-# The local fleet of workspace servers: several dockerd daemons side by side on loopback, one with
-# mutual TLS, the workspace images built locally, and a git daemon for clone tests.
+# The local fleet of workspace servers: several dockerd daemons side by side on loopback (plain HTTP,
+# mutual TLS, and one whose server certificate does not match 127.0.0.1), the workspace images built
+# locally, and a git daemon for clone tests. No systemd, no registry, no internet beyond the apt mirror.
 #
-# Usage: scripts/fleet.sh up|install|certs|start|images|stop|status|env|kill NAME|start-one NAME|git-start|git-stop
-# Settings: BERTH_FLEET_DIR (default <repo>/.local/fleet).
+# Usage: scripts/fleet.sh COMMAND
+#   up                 install + certs + start + images + git-start (what `make test` and `make run` call)
+#   install            apt-get install what is missing (docker.io, debootstrap, busybox-static, ...)
+#   certs              the CA, server, client and negative-test certificates under $STATE/certs
+#   start              every daemon; a no-op for those already answering
+#   images             berth-workspace:latest and berth-busybox:latest into every running daemon
+#   stop               every daemon and the git daemon; no process or mount is left behind
+#   kill NAME          stop one daemon          start-one NAME   start one daemon
+#   git-start          the git daemon           git-stop         stop it
+#   status             which daemons answer     env              `export` lines for tests and `make run`
+#
+# Settings: BERTH_FLEET_DIR (default <repo>/.local/fleet), BERTH_FLEET_BASE_PORT (default 23750: plain
+# daemons on base+1.., TLS on base+11, bad certificate on base+12), BERTH_FLEET_GIT_PORT (default 29418),
+# BERTH_FLEET_STORAGE_DRIVER (default: overlay2 when it mounts here, else vfs).
 set -euo pipefail
+shopt -s extglob
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 state=${BERTH_FLEET_DIR:-$repo/.local/fleet}
+case $state in /*) ;; *) state=$PWD/$state ;; esac
 certs=$state/certs
 cache=$state/cache
+base_port=${BERTH_FLEET_BASE_PORT:-23750}
 git_port=${BERTH_FLEET_GIT_PORT:-29418}
+start_timeout=60
+stop_timeout=30
 
 # name port mode: plain (HTTP), tls (mutual TLS), badcert (a server certificate not valid for 127.0.0.1).
 # ws-spare-1 belongs to the health-monitor test, which kills and restarts it.
 daemons=(
-    "ws-local-1 23751 plain"
-    "ws-local-2 23752 plain"
-    "ws-spare-1 23753 plain"
-    "ws-tls-1 23761 tls"
-    "ws-badcert-1 23762 badcert"
+    "ws-local-1 $((base_port + 1)) plain"
+    "ws-local-2 $((base_port + 2)) plain"
+    "ws-spare-1 $((base_port + 3)) plain"
+    "ws-tls-1 $((base_port + 11)) tls"
+    "ws-badcert-1 $((base_port + 12)) badcert"
 )
+packages=(docker.io debootstrap busybox-static openssl git curl iproute2 ca-certificates)
 
 die() { echo "fleet.sh: $*" >&2; exit 1; }
 log() { echo "fleet.sh: $*" >&2; }
+names() { local d; for d in "${daemons[@]}"; do echo "${d%% *}"; done; }
 
-lookup() {
-    local want=$1 d
+lookup() { # NAME -> "port mode"
+    local want=$1 d n p m
     for d in "${daemons[@]}"; do
         read -r n p m <<<"$d"
         if [ "$n" = "$want" ]; then echo "$p $m"; return 0; fi
     done
-    die "no daemon named $want"
+    die "no daemon named '$want' (known: $(names | tr '\n' ' '))"
+}
+port_of() { local p; read -r p _ <<<"$(lookup "$1")"; echo "$p"; }
+
+need_cmd() { # command package
+    command -v "$1" >/dev/null 2>&1 || die "$1 is missing (package $2; run: scripts/fleet.sh install)"
 }
 
+# One fleet.sh at a time changes the fleet. Children never inherit the lock's descriptor (9>&-).
+lock() {
+    mkdir -p "$state"
+    exec 9>"$state/.lock"
+    flock -w 600 9 || die "another scripts/fleet.sh has held $state/.lock for 10 minutes"
+}
+
+# --- install ----------------------------------------------------------------------------------
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
 install() {
-    local need=()
-    for pkg in docker.io debootstrap busybox-static openssl git curl iproute2; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+    local need=() pkg
+    for pkg in "${packages[@]}"; do installed "$pkg" || need+=("$pkg"); done
+    if [ ${#need[@]} -gt 0 ]; then
+        [ "$(id -u)" = 0 ] || die "missing packages ${need[*]}, and installing them needs root"
+        command -v apt-get >/dev/null || die "missing packages ${need[*]}, and there is no apt-get to install them"
+        log "installing ${need[*]}"
+        # No systemd here, and the daemons are our own: policy-rc.d (exit 101) keeps docker.io's and
+        # containerd's maintainer scripts from starting a system dockerd through invoke-rc.d.
+        local policy=/usr/sbin/policy-rc.d created=''
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; created=1
+            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        fi
+        export DEBIAN_FRONTEND=noninteractive
+        local apt=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+        # apt-get update once, and only when the lists are missing or do not know a package.
+        local updated=
+        if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 \
+            || apt-cache policy "${need[@]}" 2>/dev/null | grep -q 'Candidate: (none)' \
+            || [ "$(apt-cache policy "${need[@]}" 2>/dev/null | grep -c 'Candidate:')" -lt ${#need[@]} ]; then
+            apt-get update -q >"$state/apt.log" 2>&1 || { tail -n 20 "$state/apt.log" >&2; die "apt-get update failed"; }
+            updated=1
+        fi
+        if ! "${apt[@]}" install --no-install-recommends "${need[@]}" >>"$state/apt.log" 2>&1; then
+            # Stale lists point at versions the mirror no longer has: refresh once and retry.
+            local ok=
+            if [ -z "$updated" ] && apt-get update -q >>"$state/apt.log" 2>&1; then
+                "${apt[@]}" install --no-install-recommends "${need[@]}" >>"$state/apt.log" 2>&1 && ok=1
+            fi
+            [ -n "$ok" ] || { tail -n 30 "$state/apt.log" >&2; die "apt-get install ${need[*]} failed (log: $state/apt.log)"; }
+        fi
+        if [ -n "$created" ]; then rm -f "$policy"; trap - EXIT; fi
+    fi
+    local c
+    for c in dockerd:docker.io docker:docker.io containerd:containerd runc:runc debootstrap:debootstrap \
+             openssl:openssl git:git curl:curl ss:iproute2 flock:util-linux; do
+        need_cmd "${c%%:*}" "${c#*:}"
     done
-    [ ${#need[@]} -eq 0 ] && return 0
-    [ "$(id -u)" = 0 ] || die "missing ${need[*]} and not root to install them"
-    log "installing ${need[*]}"
-    apt-get update -qq
-    # policy-rc.d keeps the package from trying to start a system dockerd: each daemon here is our own.
-    local policy=/usr/sbin/policy-rc.d created=
-    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-    [ -n "$created" ] && rm -f "$policy"
-    command -v dockerd >/dev/null || die "dockerd is missing after installing docker.io"
+    static_busybox
+}
+
+static_busybox() {
+    [ -x /bin/busybox ] || die "/bin/busybox is missing (package busybox-static; run: scripts/fleet.sh install)"
+    if ldd /bin/busybox >/dev/null 2>&1; then
+        die "/bin/busybox is dynamically linked (package busybox, not busybox-static): it cannot run in an empty image; apt-get install busybox-static"
+    fi
 }
 
 # --- certificates -----------------------------------------------------------------------------
 
-issue() { # dir cn san eku ca-dir
-    local dir=$1 cn=$2 san=$3 eku=$4 ca=$5
-    mkdir -p "$dir"
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$dir/key.pem" -out "$dir/req.csr" -subj "/CN=$cn" 2>/dev/null
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s' \
-        "$eku" "${san:+subjectAltName=$san}" > "$dir/ext.cnf"
-    openssl x509 -req -in "$dir/req.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca-key.pem" -CAcreateserial \
-        -days 825 -sha256 -extfile "$dir/ext.cnf" -out "$dir/cert.pem" 2>/dev/null
-    rm -f "$dir/req.csr" "$dir/ext.cnf"
-    chmod 600 "$dir/key.pem"
+cert_files=(
+    ca/ca.pem ca/ca-key.pem other-ca/ca.pem other-ca/ca-key.pem
+    server/ca.pem server/cert.pem server/key.pem
+    client/ca.pem client/cert.pem client/key.pem
+    foreign-client/ca.pem foreign-client/cert.pem foreign-client/key.pem
+    wrong-host-server/ca.pem wrong-host-server/cert.pem wrong-host-server/key.pem
+)
+
+certs_ok() {
+    local f
+    for f in "${cert_files[@]}"; do [ -s "$certs/$f" ] || return 1; done
+    # Regenerate a month before anything expires.
+    for f in ca/ca.pem server/cert.pem client/cert.pem; do
+        openssl x509 -checkend 2592000 -noout -in "$certs/$f" >/dev/null 2>&1 || return 1
+    done
 }
 
 make_ca() { # dir cn
     mkdir -p "$1"
-    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 \
         -keyout "$1/ca-key.pem" -out "$1/ca.pem" -days 825 -subj "/CN=$2" \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -addext "subjectKeyIdentifier=hash" 2>"$1/openssl.log" || { cat "$1/openssl.log" >&2; die "could not create the CA in $1"; }
+    rm -f "$1/openssl.log"
     chmod 600 "$1/ca-key.pem"
 }
 
+issue() { # dir cn san eku ca-dir
+    local dir=$1 cn=$2 san=$3 eku=$4 ca=$5
+    mkdir -p "$dir"
+    {
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$dir/key.pem" -out "$dir/req.csr" -subj "/CN=$cn"
+        printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n%s\n' \
+            "$eku" "${san:+subjectAltName=$san}" >"$dir/ext.cnf"
+        openssl x509 -req -in "$dir/req.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca-key.pem" -set_serial "0x$(openssl rand -hex 16)" \
+            -days 825 -sha256 -extfile "$dir/ext.cnf" -out "$dir/cert.pem"
+    } 2>"$dir/openssl.log" || { cat "$dir/openssl.log" >&2; die "could not issue the certificate in $dir"; }
+    rm -f "$dir/req.csr" "$dir/ext.cnf" "$dir/openssl.log"
+    chmod 600 "$dir/key.pem"
+}
+
 make_certs() {
-    [ -f "$certs/.complete" ] && return 0
-    command -v openssl >/dev/null || die "openssl is missing (run: scripts/fleet.sh install)"
+    certs_ok && return 0
+    need_cmd openssl openssl
+    log "generating certificates in $certs"
+    rm -rf "$certs.new"
+    local out=$certs.new
+    make_ca "$out/ca" "Berth local fleet CA"
+    make_ca "$out/other-ca" "Some other CA"
+    issue "$out/server" "localhost" "IP:127.0.0.1,DNS:localhost" serverAuth "$out/ca"
+    issue "$out/client" "berth" "" clientAuth "$out/ca"
+    # Negative tests: a client certificate from a CA the daemon does not trust (ca.pem is the real CA,
+    # so the client trusts the server), and a server certificate from the real CA for another host.
+    issue "$out/foreign-client" "intruder" "" clientAuth "$out/other-ca"
+    issue "$out/wrong-host-server" "not-this-host.example" "DNS:not-this-host.example" serverAuth "$out/ca"
+    # Every folder a client or server reads is a cert_path: ca.pem beside cert.pem and key.pem.
+    local d
+    for d in server client foreign-client wrong-host-server; do cp "$out/ca/ca.pem" "$out/$d/ca.pem"; done
+    openssl verify -CAfile "$out/ca/ca.pem" "$out/server/cert.pem" "$out/client/cert.pem" >/dev/null \
+        || die "the generated certificates do not verify against their CA"
     rm -rf "$certs"
-    make_ca "$certs/ca" "Berth local fleet CA"
-    make_ca "$certs/other-ca" "Some other CA"
-    issue "$certs/server" "localhost" "IP:127.0.0.1,DNS:localhost" serverAuth "$certs/ca"
-    issue "$certs/client" "berth" "" clientAuth "$certs/ca"
-    issue "$certs/foreign-client" "intruder" "" clientAuth "$certs/other-ca"
-    issue "$certs/wrong-host-server" "not-this-host.example" "DNS:not-this-host.example" serverAuth "$certs/ca"
-    # Each folder a client or server reads holds ca.pem beside its cert.pem and key.pem.
-    for d in server client foreign-client wrong-host-server; do cp "$certs/ca/ca.pem" "$certs/$d/ca.pem"; done
-    touch "$certs/.complete"
+    mv "$out" "$certs"
+}
+
+# --- processes --------------------------------------------------------------------------------
+
+alive() { # pid: running and not a zombie
+    local s
+    [ -r "/proc/$1/stat" ] || return 1
+    s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ]
+}
+
+wait_gone() { # pid seconds
+    local deadline=$((SECONDS + $2))
+    while alive "$1"; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" || true; }
+
+# dockerd, containerd and shim processes whose command line names a path under DIR/ (this daemon's).
+fleet_pids() { # dir [program-pattern]
+    local dir=$1/ pattern=${2:-'@(dockerd|containerd|containerd-shim*|docker-proxy)'} p cmd exe
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [ "$p" = $$ ] && continue
+        cmd=$(cmdline "$p")
+        case $cmd in *"$dir"*) ;; *) continue ;; esac
+        exe=${cmd%% *}; exe=${exe##*/}
+        # shellcheck disable=SC2254
+        case $exe in $pattern) echo "$p" ;; esac
+    done
+    return 0
+}
+
+# The init process of each container runc still knows under this daemon (checked against pid reuse).
+container_pids() { # dir
+    local f pid start
+    for f in "$1"/exec/runtime-runc/moby/*/state.json; do
+        [ -f "$f" ] || continue
+        pid=$(grep -o '"init_process_pid":[0-9]*' "$f" | head -n 1 | cut -d: -f2)
+        start=$(grep -o '"init_process_start":[0-9]*' "$f" | head -n 1 | cut -d: -f2)
+        [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || continue
+        [ "$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f20)" = "$start" ] && echo "$pid"
+    done
+    return 0
+}
+
+# Unmounts everything mounted under DIR/, deepest first.
+umount_under() { # dir
+    local m mounts
+    mapfile -t mounts < <(awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
+    for m in "${mounts[@]}"; do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
+    done
 }
 
 # --- daemons ----------------------------------------------------------------------------------
 
 sock() { echo "$state/$1/docker.sock"; }
 dock() { local n=$1; shift; docker -H "unix://$(sock "$n")" "$@"; }
-running() { local pidfile=$state/$1/dockerd.pid; [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
-pinged() { curl -sf --max-time 2 --unix-socket "$(sock "$1")" http://localhost/_ping >/dev/null 2>&1; }
+pinged() { [ "$(curl -s --max-time 3 --unix-socket "$(sock "$1")" http://localhost/_ping 2>/dev/null)" = OK ]; }
+
+dockerd_pid() { # NAME -> the pid of this daemon's dockerd, if it runs
+    local dir=$state/$1 pid
+    if [ -f "$dir/dockerd.pid" ]; then
+        pid=$(cat "$dir/dockerd.pid" 2>/dev/null || true)
+        if [ -n "$pid" ] && alive "$pid" && [[ $(cmdline "$pid") == *dockerd*"$dir/"* ]]; then echo "$pid"; return 0; fi
+    fi
+    pid=$(fleet_pids "$dir" dockerd | head -n 1)
+    [ -n "$pid" ] && { echo "$pid"; return 0; }
+    return 1
+}
 
 storage_driver() {
-    if [ -f "$state/storage-driver" ]; then cat "$state/storage-driver"; return; fi
-    # overlay2 when the kernel lets us mount it here, else vfs (slow and disk-hungry, but works anywhere).
+    if [ -n "${BERTH_FLEET_STORAGE_DRIVER:-}" ]; then echo "$BERTH_FLEET_STORAGE_DRIVER"; return; fi
+    if [ -s "$state/storage-driver" ]; then cat "$state/storage-driver"; return; fi
+    # overlay2 when the kernel lets us mount overlayfs on this file system, else vfs (slow, disk-hungry,
+    # works anywhere). dockerd itself would make the same test, on the same file system.
     local t driver=vfs
     t=$(mktemp -d "$state/.overlay-probe.XXXX")
-    mkdir -p "$t/lower" "$t/upper" "$t/work" "$t/merged"
-    if mount -t overlay overlay -o "lowerdir=$t/lower,upperdir=$t/upper,workdir=$t/work" "$t/merged" 2>/dev/null; then
+    mkdir -p "$t/l1" "$t/l2" "$t/upper" "$t/work" "$t/merged"
+    if mount -t overlay overlay -o "lowerdir=$t/l1:$t/l2,upperdir=$t/upper,workdir=$t/work" "$t/merged" 2>/dev/null; then
         umount "$t/merged"
         driver=overlay2
     fi
     rm -rf "$t"
-    echo "$driver" > "$state/storage-driver"
+    echo "$driver" >"$state/storage-driver"
+    log "storage driver: $driver (recorded in $state/storage-driver)"
     echo "$driver"
 }
 
-start_one() {
-    local name=$1 port mode
+launch() { # NAME: starts dockerd in the background, does not wait
+    local name=$1 port mode dir=$state/$1 driver
     read -r port mode <<<"$(lookup "$name")"
-    running "$name" && pinged "$name" && return 0
-    command -v dockerd >/dev/null || die "dockerd is missing (run: scripts/fleet.sh install)"
-    local dir=$state/$name driver
-    mkdir -p "$dir/data" "$dir/exec"
+    if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+        die "port 127.0.0.1:$port for $name is taken by another process: $(ss -Hltnp "sport = :$port" | head -n 1)"
+    fi
     driver=$(storage_driver)
+    mkdir -p "$dir/data" "$dir/exec"
     local args=(
         --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid"
         -H "unix://$dir/docker.sock" -H "tcp://127.0.0.1:$port"
         --iptables=false --ip6tables=false --ip-masq=false --bridge=none
-        --storage-driver "$driver" --log-level warn
+        --storage-driver "$driver" --shutdown-timeout 5 --log-level warn
     )
     case $mode in
         plain) ;;
@@ -131,174 +297,285 @@ start_one() {
         badcert) args+=(--tlsverify --tlscacert "$certs/ca/ca.pem" --tlscert "$certs/wrong-host-server/cert.pem" --tlskey "$certs/wrong-host-server/key.pem") ;;
     esac
     rm -f "$dir/docker.sock" "$dir/dockerd.pid"
-    nohup dockerd "${args[@]}" </dev/null >"$dir/dockerd.log" 2>&1 &
-    local pid=$! deadline=$((SECONDS + 60))
+    # Its own session, so a Ctrl-C on `make test` does not take the fleet down with it.
+    setsid dockerd "${args[@]}" </dev/null >"$dir/dockerd.log" 2>&1 9>&- &
+}
+
+await() { # NAME deadline
+    local name=$1 deadline=$2 dir=$state/$1
     until pinged "$name"; do
-        if [ $SECONDS -ge $deadline ] || ! kill -0 "$pid" 2>/dev/null; then
-            tail -n 30 "$dir/dockerd.log" >&2
-            die "$name did not come up (log: $dir/dockerd.log)"
+        if [ $SECONDS -ge "$deadline" ] || ! dockerd_pid "$name" >/dev/null; then
+            echo "---- last lines of $dir/dockerd.log ----" >&2
+            tail -n 30 "$dir/dockerd.log" >&2 2>/dev/null || true
+            if dockerd_pid "$name" >/dev/null; then
+                die "$name runs but did not answer GET /_ping on $(sock "$name") within $start_timeout s (log: $dir/dockerd.log; scripts/fleet.sh kill $name)"
+            fi
+            die "$name exited while starting (log: $dir/dockerd.log)"
         fi
         sleep 0.2
     done
 }
 
-start() {
-    mkdir -p "$state"
+start_daemons() { # NAME...: starts those not running, side by side, then waits for each
+    local name launched=()
+    need_cmd dockerd docker.io
+    need_cmd containerd containerd
+    need_cmd curl curl
+    need_cmd docker docker.io
+    # Unix sockets have a 108-byte limit; the longest one is containerd's ttrpc socket.
+    local longest="$state/ws-badcert-1/exec/containerd/containerd.sock.ttrpc"
+    [ ${#longest} -lt 108 ] || die "BERTH_FLEET_DIR=$state is too long for unix socket paths (${#longest} bytes with $longest; keep it under ~60 characters)"
     make_certs
-    local d
-    for d in "${daemons[@]}"; do read -r n _ _ <<<"$d"; start_one "$n"; done
+    for name in "$@"; do
+        lookup "$name" >/dev/null
+        if dockerd_pid "$name" >/dev/null; then continue; fi   # running (or still starting): just wait
+        launch "$name"
+        launched+=("$name")
+    done
+    local deadline=$((SECONDS + start_timeout))
+    for name in "$@"; do await "$name" "$deadline"; done
+    [ ${#launched[@]} -eq 0 ] || log "started ${launched[*]}"
+    # An image that went missing (a wiped data-root) comes back from the cache.
+    for name in "$@"; do import_cached "$name"; done
 }
 
-stop_one() {
-    local name=$1 dir=$state/$1 pid
-    if [ -f "$dir/dockerd.pid" ]; then
-        pid=$(cat "$dir/dockerd.pid")
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            local deadline=$((SECONDS + 30))
-            while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-            kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+start() { local all; mapfile -t all < <(names); start_daemons "${all[@]}"; }
+
+# Stops the named daemons side by side: SIGTERM to each (dockerd stops its containers, waiting
+# max(--shutdown-timeout, stop timeout + 5 s) = 15 s for a container that ignores SIGTERM, then
+# stops its own containerd), SIGKILL after $stop_timeout s, then whatever outlived them.
+stop_daemons() { # NAME...
+    local name pid pids=() deadline=$((SECONDS + stop_timeout))
+    for name in "$@"; do
+        lookup "$name" >/dev/null
+        if pid=$(dockerd_pid "$name"); then kill -TERM "$pid" 2>/dev/null || true; pids+=("$name:$pid"); fi
+    done
+    for pid in ${pids[@]+"${pids[@]}"}; do
+        if ! wait_gone "${pid#*:}" $((deadline - SECONDS)); then
+            log "${pid%%:*} did not stop within $stop_timeout s; killing it"
+            kill -KILL "${pid#*:}" 2>/dev/null || true
+            wait_gone "${pid#*:}" 5 || true
         fi
-        rm -f "$dir/dockerd.pid"
+    done
+    for name in "$@"; do clean_up "$name"; done
+}
+
+clean_up() { # NAME: containers, shims, containerd or a dockerd without pidfile that outlived it
+    local dir=$state/$1 p left
+    for p in $(container_pids "$dir"); do kill -KILL "$p" 2>/dev/null || true; done
+    left=$(fleet_pids "$dir")
+    if [ -n "$left" ]; then
+        log "$1: ending leftover processes $(echo "$left" | tr '\n' ' ')"
+        # shellcheck disable=SC2086
+        kill -TERM $left 2>/dev/null || true
+        for p in $left; do wait_gone "$p" 5 || kill -KILL "$p" 2>/dev/null || true; done
+        for p in $left; do wait_gone "$p" 5 || log "process $p ($(cmdline "$p")) survived SIGKILL"; done
     fi
-    # Anything left that belongs to this daemon: its containerd, shims, or a dockerd without a pidfile.
-    pkill -KILL -f -- "$dir/" 2>/dev/null || true
-    local m
-    for m in $(awk -v p="$dir/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
+    # Mounts dockerd leaves when it dies: its data-root bind mount, overlay and shm mounts, netns.
+    umount_under "$dir"
+    rm -f "$dir/dockerd.pid" "$dir/docker.sock"
 }
 
 stop() {
     git_stop
-    local d
-    for d in "${daemons[@]}"; do read -r n _ _ <<<"$d"; stop_one "$n"; done
+    local all
+    mapfile -t all < <(names)
+    stop_daemons "${all[@]}"
+    # Mounts from an interrupted debootstrap, or anything else under the state folder.
+    umount_under "$state"
 }
 
 # --- images -----------------------------------------------------------------------------------
 
 debian_mirror() {
-    local uri
-    uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -n 1 || true)
-    [ -n "$uri" ] || uri=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v security | head -n 1 || true)
-    echo "${uri:-http://deb.debian.org/debian}"
+    local uri='' f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        uri=$(awk 'BEGIN { RS = ""; FS = "\n" }
+            { t = u = s = ""; on = 1
+              for (i = 1; i <= NF; i++) { l = $i
+                  if (l ~ /^#/) continue
+                  if (l ~ /^Types:/) t = l; else if (l ~ /^URIs:/) u = l; else if (l ~ /^Suites:/) s = l
+                  else if (l ~ /^Enabled:[ \t]*(no|false)/) on = 0 }
+              if (on && t ~ /[ \t]deb([ \t]|$)/ && s ~ /[ \t]bookworm([ \t]|$)/) { split(u, a, /[ \t]+/); print a[2]; exit } }' "$f")
+        [ -n "$uri" ] && break
+    done
+    if [ -z "$uri" ]; then
+        uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '
+            $1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+                          if ($(i + 1) == "bookworm") { print $i; exit } }')
+    fi
+    case $uri in http://*|https://*|file:/*) echo "${uri%/}" ;; *) echo http://deb.debian.org/debian ;; esac
 }
 
 workspace_rootfs() {
     local tarball=$cache/workspace-rootfs.tar
     [ -s "$tarball" ] && { echo "$tarball"; return; }
+    need_cmd debootstrap debootstrap
     mkdir -p "$cache"
-    local root
+    local root mirror
+    mirror=$(debian_mirror)
     root=$(mktemp -d "$cache/rootfs.XXXX")
-    log "debootstrap of the workspace image (once; cached in $cache)"
-    debootstrap --variant=minbase --include=git,ca-certificates bookworm "$root" "$(debian_mirror)" >"$cache/debootstrap.log" 2>&1 \
-        || { tail -n 20 "$cache/debootstrap.log" >&2; rm -rf "$root"; die "debootstrap failed"; }
-    rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
-    tar -C "$root" -cf "$tarball.tmp" .
+    log "debootstrap of berth-workspace from $mirror (once; cached as $tarball)"
+    if ! debootstrap --variant=minbase --include=git,ca-certificates bookworm "$root" "$mirror" >"$cache/debootstrap.log" 2>&1; then
+        tail -n 20 "$cache/debootstrap.log" >&2
+        umount_under "$root"
+        rm -rf --one-file-system "$root"
+        die "debootstrap failed (log: $cache/debootstrap.log)"
+    fi
+    umount_under "$root"
+    rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"* "$root/debootstrap"
+    tar --numeric-owner -C "$root" -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"
-    rm -rf "$root"
+    rm -rf --one-file-system "$root"
     echo "$tarball"
 }
 
 busybox_rootfs() {
     local tarball=$cache/busybox-rootfs.tar
     [ -s "$tarball" ] && { echo "$tarball"; return; }
+    static_busybox
     mkdir -p "$cache"
-    local root
+    local root applet
     root=$(mktemp -d "$cache/busybox.XXXX")
-    mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/root" "$root/proc" "$root/sys" "$root/dev"
+    mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,tmp,etc,root,proc,sys,dev,var/tmp}
     cp /bin/busybox "$root/bin/busybox"
-    local applet
-    for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"; done
-    printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
-    printf 'root:x:0:\n' > "$root/etc/group"
-    chmod 1777 "$root/tmp"
-    tar -C "$root" -cf "$tarball.tmp" .
+    # What `busybox --install -s` does, but with links to /bin/busybox inside the image rather than
+    # to the host's own path of the binary.
+    for applet in $(/bin/busybox --list-full); do
+        case $applet in bin/busybox|linuxrc) ;; *) ln -sf /bin/busybox "$root/$applet" ;; esac
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+    chmod 1777 "$root/tmp" "$root/var/tmp"
+    tar --numeric-owner -C "$root" -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"
     rm -rf "$root"
     echo "$tarball"
 }
 
+import_image() { # NAME image tarball
+    dock "$1" image inspect "$2" >/dev/null 2>&1 && return 0
+    dock "$1" import - "$2" <"$3" >/dev/null || die "could not import $2 into $1"
+    log "imported $2 into $1"
+}
+
+import_cached() { # NAME: re-imports the images whose tarball is cached (no build)
+    [ -s "$cache/busybox-rootfs.tar" ] && import_image "$1" berth-busybox:latest "$cache/busybox-rootfs.tar"
+    [ -s "$cache/workspace-rootfs.tar" ] && import_image "$1" berth-workspace:latest "$cache/workspace-rootfs.tar"
+    return 0
+}
+
 images() {
-    command -v debootstrap >/dev/null || die "debootstrap is missing (run: scripts/fleet.sh install)"
-    [ -x /bin/busybox ] || die "busybox-static is missing (run: scripts/fleet.sh install)"
-    local busybox workspace d
+    need_cmd docker docker.io
+    local busybox workspace n up=()
     busybox=$(busybox_rootfs)
     workspace=$(workspace_rootfs)
-    for d in "${daemons[@]}"; do
-        read -r n _ _ <<<"$d"
-        pinged "$n" || die "$n is not running (run: scripts/fleet.sh start)"
-        dock "$n" image inspect berth-busybox:latest >/dev/null 2>&1 || dock "$n" import - berth-busybox:latest <"$busybox" >/dev/null
-        dock "$n" image inspect berth-workspace:latest >/dev/null 2>&1 || dock "$n" import - berth-workspace:latest <"$workspace" >/dev/null
+    for n in $(names); do
+        if pinged "$n"; then up+=("$n"); else log "$n is not running; skipping its images (scripts/fleet.sh start-one $n)"; fi
+    done
+    [ ${#up[@]} -gt 0 ] || die "no daemon is running (run: scripts/fleet.sh start)"
+    for n in "${up[@]}"; do
+        import_image "$n" berth-busybox:latest "$busybox"
+        import_image "$n" berth-workspace:latest "$workspace"
     done
 }
 
 # --- git daemon -------------------------------------------------------------------------------
 
+git_pid() {
+    local pidfile=$state/git/daemon.pid pid
+    [ -f "$pidfile" ] || return 1
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    [ -n "$pid" ] && alive "$pid" && [[ $(cmdline "$pid") == *git*daemon*"$state/git"* ]] && echo "$pid"
+}
+
 git_start() {
+    need_cmd git git
     local base=$state/git pidfile=$state/git/daemon.pid
     mkdir -p "$base"
-    if [ ! -d "$base/sample.git" ]; then
+    if [ ! -f "$base/sample.git/HEAD" ]; then
         local work
         work=$(mktemp -d)
         git -C "$work" init -q -b main
-        printf '# sample\nA repository served by the local git daemon.\n' > "$work/README.md"
+        printf '# sample\n\nA repository served by the local git daemon.\n' >"$work/README.md"
         git -C "$work" add README.md
-        git -C "$work" -c user.name=berth -c user.email=berth@localhost commit -qm "first commit"
+        git -C "$work" -c user.name=berth -c user.email=berth@localhost commit -qm "First commit"
+        rm -rf "$base/sample.git"
         git clone -q --bare "$work" "$base/sample.git"
         rm -rf "$work"
     fi
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+    git_pid >/dev/null && return 0
+    if ss -Hltn "sport = :$git_port" 2>/dev/null | grep -q .; then
+        die "port 127.0.0.1:$git_port for the git daemon is taken by another process: $(ss -Hltnp "sport = :$git_port" | head -n 1)"
+    fi
+    rm -f "$pidfile"
     git daemon --base-path="$base" --export-all --reuseaddr --listen=127.0.0.1 --port="$git_port" \
-        --detach --pid-file="$pidfile" "$base"
+        --detach --pid-file="$pidfile" "$base" 9>&-
     local deadline=$((SECONDS + 10))
     until git ls-remote "git://127.0.0.1:$git_port/sample.git" >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || die "git daemon did not answer on port $git_port"
+        [ $SECONDS -lt $deadline ] || die "the git daemon did not answer on git://127.0.0.1:$git_port within 10 s"
         sleep 0.2
     done
 }
 
 git_stop() {
-    local pidfile=$state/git/daemon.pid
-    if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
+    local pid
+    if pid=$(git_pid); then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$state/git/daemon.pid"
 }
 
 # --- reporting --------------------------------------------------------------------------------
 
 status() {
-    local d code=0
+    local d n p m code=0
     for d in "${daemons[@]}"; do
         read -r n p m <<<"$d"
         if pinged "$n"; then echo "$n 127.0.0.1:$p $m up"; else echo "$n 127.0.0.1:$p $m down"; code=3; fi
     done
+    if git_pid >/dev/null; then echo "git git://127.0.0.1:$git_port/ up"; else echo "git git://127.0.0.1:$git_port/ down"; code=3; fi
+    [ -s "$state/storage-driver" ] && echo "storage-driver $(cat "$state/storage-driver")"
     return $code
+}
+
+server_json() { # NAME
+    printf '{"name":"%s","host":"127.0.0.1","docker_port":%s,"tls_enabled":false,"network_mode":"host","total_cpu":2,"total_memory_mb":4096,"total_disk_gb":20,"max_workspaces":20}' \
+        "$1" "$(port_of "$1")"
 }
 
 env_lines() {
     cat <<ENV
 export BERTH_FLEET_DIR=$state
-export BERTH_TEST_DOCKER_PLAIN_1=127.0.0.1:23751
-export BERTH_TEST_DOCKER_PLAIN_2=127.0.0.1:23752
-export BERTH_TEST_DOCKER_SPARE=ws-spare-1=127.0.0.1:23753
-export BERTH_TEST_DOCKER_TLS=127.0.0.1:23761
-export BERTH_TEST_DOCKER_BADCERT=127.0.0.1:23762
+export BERTH_TEST_DOCKER_PLAIN_1=127.0.0.1:$(port_of ws-local-1)
+export BERTH_TEST_DOCKER_PLAIN_2=127.0.0.1:$(port_of ws-local-2)
+export BERTH_TEST_DOCKER_SPARE=ws-spare-1=127.0.0.1:$(port_of ws-spare-1)
+export BERTH_TEST_DOCKER_TLS=127.0.0.1:$(port_of ws-tls-1)
+export BERTH_TEST_DOCKER_BADCERT=127.0.0.1:$(port_of ws-badcert-1)
 export BERTH_TEST_DOCKER_CERTS=$certs
-export BERTH_TEST_DOCKER_SOCKET=$state/ws-local-1/docker.sock
+export BERTH_TEST_DOCKER_SOCKET=$(sock ws-local-1)
 export BERTH_TEST_GIT_URL=git://127.0.0.1:$git_port/sample.git
-export BERTH_WORKSPACE_SERVERS='[{"name":"ws-local-1","host":"127.0.0.1","docker_port":23751,"tls_enabled":false,"network_mode":"host","total_cpu":2,"total_memory_mb":4096,"total_disk_gb":20,"max_workspaces":20},{"name":"ws-local-2","host":"127.0.0.1","docker_port":23752,"tls_enabled":false,"network_mode":"host","total_cpu":2,"total_memory_mb":4096,"total_disk_gb":20,"max_workspaces":20}]'
+export BERTH_WORKSPACE_SERVERS='[$(server_json ws-local-1),$(server_json ws-local-2)]'
 ENV
 }
 
+usage() { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
 case "${1:-}" in
-    install) install ;;
-    certs) mkdir -p "$state"; make_certs ;;
-    start) start ;;
-    start-one) [ -n "${2:-}" ] || die "usage: start-one NAME"; make_certs; start_one "$2" ;;
-    kill) [ -n "${2:-}" ] || die "usage: kill NAME"; stop_one "$2" ;;
-    images) images ;;
-    git-start) git_start ;;
-    git-stop) git_stop ;;
-    stop) stop ;;
+    install) lock; install ;;
+    certs) lock; make_certs ;;
+    start) lock; start ;;
+    start-one) [ -n "${2:-}" ] || die "usage: scripts/fleet.sh start-one NAME"; lookup "$2" >/dev/null; lock; start_daemons "$2" ;;
+    kill) [ -n "${2:-}" ] || die "usage: scripts/fleet.sh kill NAME"; lookup "$2" >/dev/null; lock; stop_daemons "$2" ;;
+    images) lock; images ;;
+    git-start) lock; git_start ;;
+    git-stop) lock; git_stop ;;
+    stop) lock; stop ;;
     status) status ;;
     env) env_lines ;;
-    up) install; start; images; git_start ;;
-    *) die "usage: scripts/fleet.sh up|install|certs|start|images|stop|status|env|kill NAME|start-one NAME|git-start|git-stop" ;;
+    up) lock; install; make_certs; start; images; git_start ;;
+    -h|--help|help) usage ;;
+    *) echo "fleet.sh: unknown command '${1:-}'" >&2; usage ;;
 esac

@@ -56,4 +56,34 @@ public enum TestEnvironment {
         }
         return text
     }
+
+    /// Starts a long-running command in the background, its output going to `logPath`; returns its pid.
+    public static func spawn(_ arguments: [String], environment: [String: String] = [:], logPath: String) throws -> pid_t {
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let shell = "exec \(quoted) </dev/null >'\(logPath)' 2>&1"
+        let env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.map { "\($0)=\($1)" }
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(shell), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, argv, envp)
+        guard spawned == 0 else { throw Missing(description: "cannot start \(arguments.joined(separator: " ")): errno \(spawned)") }
+        return pid
+    }
+
+    /// Sends SIGTERM and reaps the process, waiting up to `timeout`, then SIGKILL.
+    public static func terminate(_ pid: pid_t, timeout: Duration = .seconds(10)) {
+        kill(pid, SIGTERM)
+        let end = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        while ContinuousClock.now < end {
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            usleep(20_000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+    }
 }
