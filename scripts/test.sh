@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
+if [ "${CI:-}" = true ]; then
+    # In CI nothing should outlive the run: stop what we started, whatever the outcome.
+    trap 'scripts/fleet.sh stop >/dev/null 2>&1 || true; scripts/postgres.sh stop || true' EXIT
+fi
 scripts/postgres.sh start
 if [ -x scripts/fleet.sh ]; then
     scripts/fleet.sh up
@@ -11,8 +15,10 @@ if [ -x scripts/fleet.sh ]; then
 fi
 eval "$(scripts/postgres.sh env)"
 
-swift build --build-tests 2>&1 | tee .build-test.log | grep -vE '^\[[0-9]+/[0-9]+\]' || true
-[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "test.sh: build failed" >&2; exit 1; }
+status=0
+swift build --build-tests >.build-test.log 2>&1 || status=$?
+grep -vE '^\[[0-9]+/[0-9]+\]' .build-test.log || true
+[ "$status" -eq 0 ] || { echo "test.sh: build failed" >&2; exit 1; }
 if grep -E '^/.*warning:' .build-test.log | grep -v '/.build/' ; then
     echo "test.sh: the build has warnings (see above)" >&2
     exit 1

@@ -92,3 +92,47 @@ import Testing
         await testDB.drop()
     }
 }
+
+@Suite struct WorkspaceReconcilerTests {
+    @Test func aDeadContainerPutsItsWorkspaceInError() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app(poolSize: 6)
+        let endpoint = try DockerFleet.hostPort("BERTH_TEST_DOCKER_PLAIN_2")
+        let server = try await db.withSystem { scope in
+            try await WorkspaceServerStore().upsert(.init(
+                name: "ws-recon", connection: .init(host: endpoint.host, dockerPort: endpoint.port),
+                capacity: Capacity(cpuMillis: 2000, memoryMB: 1024, diskGB: 10, workspaces: 5)
+            ), in: scope)
+        }
+        try await db.withSystem { try await $0.execute("UPDATE workspace_servers SET status = 'healthy' WHERE id = \(server.id)") }
+        let tenant = try await db.withSystem { try await TenantStore().create(name: "recon", quota: .standard, in: $0).id }
+        let pool = DockerServerPool()
+        let placement = PlacementService(database: db, logger: TestDatabase.logger)
+        let orchestrator = WorkspaceOrchestrator(database: db, placement: placement, pool: pool, stopGrace: .seconds(1), logger: TestDatabase.logger)
+        let reconciler = WorkspaceReconciler(database: db, pool: pool, placement: placement, logger: TestDatabase.logger)
+        let resources = Resources(cpuMillis: 500, memoryMB: 64, diskGB: 1)
+        let alive = WorkspaceDraft(tenantID: tenant, name: "alive", image: "berth-busybox:latest", resources: resources, placement: PlacementRequest(resources: resources))
+        let doomed = WorkspaceDraft(tenantID: tenant, name: "doomed", image: "berth-busybox:latest", resources: resources, placement: PlacementRequest(resources: resources))
+        _ = try await orchestrator.create(alive)
+        let row = try await orchestrator.create(doomed)
+        let client = try pool.client(for: server)
+        #expect(await reconciler.pass().isEmpty, "nothing is dead yet")
+        try await client.killContainer(try #require(row.containerID))
+        #expect(await reconciler.pass() == [doomed.id])
+        let after = try await db.withSystem { try await WorkspaceStore().get(doomed.id, in: $0)! }
+        #expect(after.status == .error)
+        #expect(after.error == "container exited")
+        #expect(!after.holdsCompute && after.holdsSlot)
+        #expect(try await db.withSystem { try await WorkspaceStore().get(alive.id, in: $0)!.status } == .running)
+        let reserved = try await db.withSystem { try await WorkspaceServerStore().get(server.id, in: $0)!.reserved }
+        #expect(reserved == Capacity(cpuMillis: 500, memoryMB: 64, diskGB: 2, workspaces: 2))
+        // A second pass (or a second replica) changes nothing more.
+        #expect(await reconciler.pass().isEmpty)
+        // The error workspace can be deleted, which removes its container.
+        try await orchestrator.delete(doomed.id)
+        try await orchestrator.delete(alive.id)
+        #expect(try await client.listContainers(labels: ["berth.tenant=\(tenant)"]).isEmpty)
+        db.shutdown()
+        await testDB.drop()
+    }
+}

@@ -70,13 +70,17 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(interval: .milliseconds(Int(interval * 1000)), checkTimeout: .milliseconds(Int(min(interval, 2) * 1000))),
             logger: logger
         )
+        // Watches for dead containers; the orchestrator that creates them arrives with the tenant API.
+        let reconciler = WorkspaceReconciler(
+            database: db, pool: pool, placement: PlacementService(database: db, logger: logger), logger: logger
+        )
         let app = buildApplication(
             services: AppServices(database: db, migrator: migrator),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "berth"),
             logger: logger
         )
         let group = ServiceGroup(
-            configuration: .init(services: [app, monitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: [app, monitor, reconciler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
         db.shutdown()
