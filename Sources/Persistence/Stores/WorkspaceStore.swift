@@ -91,3 +91,64 @@ public struct WorkspaceStore: Sendable {
         )
     }
 }
+
+extension WorkspaceStore {
+    /// A workspace as the tenant API shows it.
+    public struct View: Sendable, Codable, Equatable {
+        public struct ServerRef: Sendable, Codable, Equatable { public let id: ServerID; public let name: String }
+        public struct ResourcesView: Sendable, Codable, Equatable { public let cpu: Double; public let memory_mb: Int; public let disk_gb: Int }
+        public let id: WorkspaceID
+        public let name: String
+        public let status: String
+        public let server: ServerRef?
+        public let container_id: String?
+        public let image: String
+        public let resources: ResourcesView
+        public let repository: String?
+        public let labels: [String: String]
+        public let created_at: Date
+        public let started_at: Date?
+        public let stopped_at: Date?
+        public let error: String?
+    }
+
+    static let viewColumns = """
+        w.id, w.name, w.status, w.server_id, s.name AS server_name, w.container_id, w.image, w.cpu::float8 AS cpu,
+        w.memory_mb, w.disk_gb, w.labels, w.created_at, w.started_at, w.stopped_at, w.error
+        """
+
+    public func view(_ id: WorkspaceID, in scope: TenantScope) async throws -> View? {
+        try await scope.first("""
+            SELECT \(unsafeRaw: Self.viewColumns) FROM workspaces w LEFT JOIN workspace_servers s ON s.id = w.server_id
+            WHERE w.id = \(id) AND w.status <> 'deleted'
+            """).map(Self.decodeView)
+    }
+
+    /// A page, newest first, after the `(created_at, id)` of the cursor; filtered by status and labels.
+    public func list(
+        status: WorkspaceStatus?, labels: [String: String], after cursor: (Date, WorkspaceID)?, limit: Int, in scope: TenantScope
+    ) async throws -> [View] {
+        try await scope.execute("""
+            SELECT \(unsafeRaw: Self.viewColumns) FROM workspaces w LEFT JOIN workspace_servers s ON s.id = w.server_id
+            WHERE w.status <> 'deleted'
+              AND (\(status?.rawValue)::text IS NULL OR w.status = \(status?.rawValue))
+              AND w.labels @> \(PostgresJSON(labels))::jsonb
+              AND (\(cursor?.0)::timestamptz IS NULL OR (w.created_at, w.id) < (\(cursor?.0)::timestamptz, \(cursor?.1)::uuid))
+            ORDER BY w.created_at DESC, w.id DESC
+            LIMIT \(limit)
+            """).map(Self.decodeView)
+    }
+
+    static func decodeView(_ row: PostgresRow) throws -> View {
+        let serverID = try row.decode("server_id", as: ServerID?.self)
+        return View(
+            id: try row.decode("id"), name: try row.decode("name"), status: try row.decode("status"),
+            server: try serverID.map { View.ServerRef(id: $0, name: try row.decode("server_name", as: String?.self) ?? "") },
+            container_id: try row.decode("container_id"), image: try row.decode("image"),
+            resources: .init(cpu: try row.decode("cpu"), memory_mb: try row.decode("memory_mb"), disk_gb: try row.decode("disk_gb")),
+            repository: nil, labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
+            created_at: try row.decode("created_at"), started_at: try row.decode("started_at"),
+            stopped_at: try row.decode("stopped_at"), error: try row.decode("error")
+        )
+    }
+}

@@ -70,12 +70,11 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(interval: .milliseconds(Int(interval * 1000)), checkTimeout: .milliseconds(Int(min(interval, 2) * 1000))),
             logger: logger
         )
-        // Watches for dead containers; the orchestrator that creates them arrives with the tenant API.
-        let reconciler = WorkspaceReconciler(
-            database: db, pool: pool, placement: PlacementService(database: db, logger: logger), logger: logger
-        )
+        let placement = PlacementService(database: db, logger: logger)
+        let orchestrator = WorkspaceOrchestrator(database: db, placement: placement, pool: pool, logger: logger)
+        let reconciler = WorkspaceReconciler(database: db, pool: pool, placement: placement, logger: logger)
         let app = buildApplication(
-            services: AppServices(database: db, migrator: migrator),
+            services: AppServices(database: db, migrator: migrator, orchestrator: orchestrator),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "berth"),
             logger: logger
         )

@@ -1,0 +1,39 @@
+import Domain
+import Foundation
+import Hummingbird
+import Persistence
+import Secrets
+
+/// Authenticates `Authorization: Bearer <api key>`: lookup by prefix, constant-time hash comparison,
+/// revoked keys refused. `last_used_at` is written at most once a minute per key.
+struct APIKeyMiddleware: RouterMiddleware {
+    typealias Context = BerthRequestContext
+    let database: Database
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "missing Authorization: Bearer <api key>")
+        }
+        let presented = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        // Never echo the key, however malformed.
+        guard let prefix = APIKeyMaterial.lookupPrefix(of: presented) else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "the API key is not valid")
+        }
+        let store = APIKeyStore()
+        let credential = try await database.withSystem { scope in
+            try await store.credential(prefix: prefix, in: scope)
+        }
+        guard let credential, APIKeyMaterial.verify(presented, storedHash: credential.hash) else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "the API key is not valid")
+        }
+        guard !credential.record.isRevoked else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "the API key has been revoked")
+        }
+        if credential.record.lastUsedAt.map({ $0.timeIntervalSinceNow < -60 }) ?? true {
+            try? await database.withSystem { try await store.touch(credential.record.id, in: $0) }
+        }
+        var context = context
+        context.tenant = credential.record.tenantID
+        return try await next(request, context)
+    }
+}

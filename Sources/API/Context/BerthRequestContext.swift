@@ -1,0 +1,35 @@
+import Domain
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of every route: what authentication established travels here.
+public struct BerthRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by the API-key middleware.
+    public var tenant: TenantID?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        tenant = nil
+    }
+
+    /// Bodies over 1 MiB are refused.
+    public var maxUploadSize: Int { 1 << 20 }
+}
+
+/// The context of tenant routes: the tenant is known, so a handler cannot forget who is calling.
+public struct TenantRequestContext: ChildRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let tenant: TenantID
+
+    public init(context: BerthRequestContext) throws {
+        guard let tenant = context.tenant else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "missing or invalid API key")
+        }
+        self.coreContext = context.coreContext
+        self.tenant = tenant
+    }
+
+    public var maxUploadSize: Int { 1 << 20 }
+}

@@ -1,0 +1,172 @@
+import API
+import BerthTestSupport
+import Compute
+import Domain
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Persistence
+import Secrets
+import Testing
+
+/// The tenant workspace routes on a real database and a real engine.
+@Suite struct WorkspaceRoutesTests {
+    struct Setup {
+        let testDB: TestDatabase
+        let db: Database
+        let keyA: String
+        let keyB: String
+        let revoked: String
+    }
+
+    static func setup() async throws -> Setup {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app(poolSize: 6)
+        let parts = try TestEnvironment.require("BERTH_TEST_DOCKER_PLAIN_1").split(separator: ":")
+        let server = try await db.withSystem { scope in
+            try await WorkspaceServerStore().upsert(.init(
+                name: "ws-api", connection: .init(host: String(parts[0]), dockerPort: Int(parts[1])!),
+                capacity: Capacity(cpuMillis: 2000, memoryMB: 2048, diskGB: 10, workspaces: 10)
+            ), in: scope)
+        }
+        try await db.withSystem { try await $0.execute("UPDATE workspace_servers SET status = 'healthy' WHERE id = \(server.id)") }
+        func key(_ tenant: String) async throws -> (String, APIKeyID) {
+            let material = APIKeyMaterial.generate()
+            let record = try await db.withSystem { scope in
+                var id = try await TenantStore().get(named: tenant, in: scope)?.id
+                if id == nil { id = try await TenantStore().create(name: tenant, quota: .standard, in: scope).id }
+                let tenantID = id!
+                return try await APIKeyStore().insert(tenantID: tenantID, name: "k", prefix: material.prefix, hash: material.hash, in: scope)
+            }
+            return (material.secret, record.id)
+        }
+        let (a, _) = try await key("tenant-a")
+        let (b, _) = try await key("tenant-b")
+        let (revoked, revokedID) = try await key("tenant-a")
+        try await db.withSystem { scope in
+            let tenant = try await TenantStore().get(named: "tenant-a", in: scope)!.id
+            _ = try await APIKeyStore().revoke(revokedID, tenantID: tenant, in: scope)
+        }
+        return Setup(testDB: testDB, db: db, keyA: a, keyB: b, revoked: revoked)
+    }
+
+    static func app(_ setup: Setup) -> some ApplicationProtocol {
+        let placement = PlacementService(database: setup.db, logger: TestDatabase.logger)
+        let orchestrator = WorkspaceOrchestrator(database: setup.db, placement: placement, pool: DockerServerPool(), stopGrace: .seconds(1), logger: TestDatabase.logger)
+        let migrator = Migrator(database: setup.db, directory: TestEnvironment.repositoryRoot.appendingPathComponent("sql"), logger: TestDatabase.logger)
+        return buildApplication(services: AppServices(database: setup.db, migrator: migrator, orchestrator: orchestrator), configuration: .init(), logger: TestDatabase.logger)
+    }
+
+    static func body(_ json: String) -> ByteBuffer { ByteBuffer(string: json) }
+    static func headers(_ key: String?) -> HTTPFields {
+        var fields = HTTPFields()
+        if let key { fields[.authorization] = "Bearer \(key)" }
+        fields[.contentType] = "application/json"
+        return fields
+    }
+    static func workspace(_ name: String, cpu: Double = 0.25) -> String {
+        #"{"name":"\#(name)","image":"berth-busybox:latest","resources":{"cpu":\#(cpu),"memory_mb":64,"disk_gb":1},"labels":{"team":"\#(name)"}}"#
+    }
+
+    struct View: Decodable { let id: String; let name: String; let status: String; let container_id: String? }
+    struct Page: Decodable { let items: [View]; let next_cursor: String? }
+
+    @Test func crossTenantMatrixAndLifecycle() async throws {
+        let setup = try await Self.setup()
+        try await Self.app(setup).test(.router) { client in
+            func create(_ key: String, _ name: String) async throws -> View {
+                try await client.execute(uri: "/v1/workspaces", method: .post, headers: Self.headers(key), body: Self.body(Self.workspace(name))) { response in
+                    #expect(response.status == .created, "\(String(buffer: response.body))")
+                    return try JSONDecoder().decode(View.self, from: Data(String(buffer: response.body).utf8))
+                }
+            }
+            let mine = try await create(setup.keyA, "mine")
+            let theirs = try await create(setup.keyB, "theirs")
+            #expect(mine.status == "running" && theirs.status == "running")
+            func status(of id: String, key: String) async throws -> HTTPResponse.Status {
+                try await client.execute(uri: "/v1/workspaces/\(id)", method: .get, headers: Self.headers(key)) { $0.status }
+            }
+            let random = UUID().uuidString.lowercased()
+            // Every endpoint with B's id and a random id: 404, and B's workspace untouched.
+            for (method, suffix) in [(HTTPRequest.Method.get, ""), (.post, "/stop"), (.post, "/start"), (.post, "/restart"), (.delete, "")] {
+                for id in [theirs.id, random, "not-a-uuid"] {
+                    try await client.execute(uri: "/v1/workspaces/\(id)\(suffix)", method: method, headers: Self.headers(setup.keyA)) { response in
+                        #expect(response.status == .notFound, "\(method) \(suffix) on a foreign id")
+                        #expect(String(buffer: response.body).contains("\"not_found\""))
+                    }
+                }
+                let theirsNow = try await client.execute(uri: "/v1/workspaces/\(theirs.id)", method: .get, headers: Self.headers(setup.keyB)) { response in
+                    try JSONDecoder().decode(View.self, from: Data(String(buffer: response.body).utf8))
+                }
+                #expect(theirsNow.status == "running")
+            }
+            // Own id: every endpoint works.
+            #expect(try await status(of: mine.id, key: setup.keyA) == .ok)
+            for (suffix, expected) in [("/stop", "stopped"), ("/start", "running"), ("/restart", "running")] {
+                try await client.execute(uri: "/v1/workspaces/\(mine.id)\(suffix)", method: .post, headers: Self.headers(setup.keyA)) { response in
+                    #expect(response.status == .ok, "\(suffix): \(String(buffer: response.body))")
+                    #expect(String(buffer: response.body).contains("\"status\":\"\(expected)\""))
+                }
+            }
+            try await client.execute(uri: "/v1/workspaces/\(mine.id)/start", method: .post, headers: Self.headers(setup.keyA)) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains("invalid_state"))
+            }
+            // List never shows B's rows.
+            try await client.execute(uri: "/v1/workspaces", method: .get, headers: Self.headers(setup.keyA)) { response in
+                let page = try JSONDecoder().decode(Page.self, from: Data(String(buffer: response.body).utf8))
+                #expect(page.items.map(\.id) == [mine.id])
+            }
+            // No room: 409 with the reasons per server.
+            try await client.execute(uri: "/v1/workspaces", method: .post, headers: Self.headers(setup.keyA), body: Self.body(Self.workspace("huge", cpu: 4))) { response in
+                #expect(response.status == .conflict)
+                let text = String(buffer: response.body)
+                #expect(text.contains("insufficient_capacity") && text.contains("ws-api"), "\(text)")
+            }
+            // Delete own: 204, then gone.
+            try await client.execute(uri: "/v1/workspaces/\(mine.id)", method: .delete, headers: Self.headers(setup.keyA)) { #expect($0.status == .noContent) }
+            #expect(try await status(of: mine.id, key: setup.keyA) == .notFound)
+            try await client.execute(uri: "/v1/workspaces/\(theirs.id)", method: .delete, headers: Self.headers(setup.keyB)) { #expect($0.status == .noContent) }
+        }
+        setup.db.shutdown()
+        await setup.testDB.drop()
+    }
+
+    @Test func badInputGetsTheRightStatusAndNoKeyLeaks() async throws {
+        let setup = try await Self.setup()
+        try await Self.app(setup).test(.router) { client in
+            func check(_ body: String, _ expected: HTTPResponse.Status, _ code: String, key: String? = nil) async throws {
+                try await client.execute(uri: "/v1/workspaces", method: .post, headers: Self.headers(key ?? setup.keyA), body: Self.body(body)) { response in
+                    let text = String(buffer: response.body)
+                    #expect(response.status == expected, "\(body.prefix(80)): \(text)")
+                    #expect(text.contains("\"code\":\"\(code)\""), "\(text)")
+                    #expect(!text.contains(setup.keyA) && !text.contains(setup.keyB))
+                }
+            }
+            try await check("{not json", .badRequest, "malformed_json")
+            try await check("[]", .badRequest, "validation_failed")
+            try await check(#"{"name":5,"image":"x","resources":{"cpu":1,"memory_mb":64}}"#, .badRequest, "validation_failed")
+            try await check(#"{"name":"ok","image":"berth-busybox:latest","resources":{"cpu":"1","memory_mb":64}}"#, .badRequest, "validation_failed")
+            try await check(#"{"name":"ok","image":"berth-busybox:latest","resources":{"cpu":1,"memory_mb":64},"colour":"red"}"#, .badRequest, "validation_failed")
+            try await check(#"{"name":"x'; DROP TABLE workspaces; --","image":"berth-busybox:latest","resources":{"cpu":1,"memory_mb":64}}"#, .badRequest, "validation_failed")
+            try await check(#"{"name":"ünïcødé-名前","image":"berth-busybox:latest","resources":{"cpu":1,"memory_mb":64}}"#, .badRequest, "validation_failed")
+            try await check(#"{"name":"ok","image":"UPPER/Case","resources":{"cpu":1,"memory_mb":64}}"#, .badRequest, "validation_failed")
+            try await check(#"{"name":"ok","image":"berth-busybox:latest","resources":{"cpu":1000,"memory_mb":64}}"#, .badRequest, "validation_failed")
+            try await check(#"{"name":"ok","image":"berth-busybox:latest","resources":{"cpu":1,"memory_mb":64},"labels":{"Bad Key":"v"}}"#, .badRequest, "validation_failed")
+            try await check(#"{"name":"ok","image":"berth-busybox:latest","resources":{"cpu":1,"memory_mb":64},"placement":{"strategy":"random"}}"#, .badRequest, "validation_failed")
+            let huge = #"{"name":"ok","image":"berth-busybox:latest","resources":{"cpu":1,"memory_mb":64},"env":{"A":""# + String(repeating: "x", count: 1_100_000) + #""}}"#
+            try await check(huge, .contentTooLarge, "payload_too_large")
+            // Authentication failures.
+            try await check(Self.workspace("a"), .unauthorized, "unauthorized", key: "garbage")
+            try await check(Self.workspace("a"), .unauthorized, "unauthorized", key: setup.revoked)
+            try await check(Self.workspace("a"), .unauthorized, "unauthorized", key: setup.keyA + "x")
+            try await client.execute(uri: "/v1/workspaces", method: .get, headers: [:]) { response in
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains("\"unauthorized\""))
+            }
+        }
+        setup.db.shutdown()
+        await setup.testDB.drop()
+    }
+}
