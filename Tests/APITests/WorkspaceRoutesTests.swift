@@ -124,6 +124,25 @@ import Testing
                 let text = String(buffer: response.body)
                 #expect(text.contains("insufficient_capacity") && text.contains("ws-api"), "\(text)")
             }
+            // Stopped, then the server fills up: starting again is 409 and the workspace stays stopped.
+            try await client.execute(uri: "/v1/workspaces/\(mine.id)/stop", method: .post, headers: Self.headers(setup.keyA)) { #expect($0.status == .ok) }
+            let filler = try await create(setup.keyA, "filler-\(Int.random(in: 0..<1000))")
+            _ = filler
+            let fill2 = #"{"name":"filler-big","image":"berth-busybox:latest","resources":{"cpu":1.5,"memory_mb":64,"disk_gb":1}}"#
+            try await client.execute(uri: "/v1/workspaces", method: .post, headers: Self.headers(setup.keyA), body: Self.body(fill2)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/v1/workspaces/\(mine.id)/start", method: .post, headers: Self.headers(setup.keyA)) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains("insufficient_capacity"))
+            }
+            try await client.execute(uri: "/v1/workspaces/\(mine.id)", method: .get, headers: Self.headers(setup.keyA)) { response in
+                #expect(String(buffer: response.body).contains("\"status\":\"stopped\""))
+            }
+            try await client.execute(uri: "/v1/workspaces", method: .get, headers: Self.headers(setup.keyA)) { response in
+                let page = try JSONDecoder().decode(Page.self, from: Data(String(buffer: response.body).utf8))
+                for item in page.items where item.id != mine.id {
+                    try await client.execute(uri: "/v1/workspaces/\(item.id)", method: .delete, headers: Self.headers(setup.keyA)) { #expect($0.status == .noContent) }
+                }
+            }
             // Delete own: 204, then gone.
             try await client.execute(uri: "/v1/workspaces/\(mine.id)", method: .delete, headers: Self.headers(setup.keyA)) { #expect($0.status == .noContent) }
             #expect(try await status(of: mine.id, key: setup.keyA) == .notFound)

@@ -136,3 +136,76 @@ import Testing
         await testDB.drop()
     }
 }
+
+@Suite struct CrashRecoveryTests {
+    @Test func halfDoneWorkspacesAreFinishedOrUndone() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app(poolSize: 6)
+        let endpoint = try DockerFleet.hostPort("BERTH_TEST_DOCKER_PLAIN_1")
+        let server = try await db.withSystem { scope in
+            try await WorkspaceServerStore().upsert(.init(
+                name: "ws-crash", connection: .init(host: endpoint.host, dockerPort: endpoint.port),
+                capacity: Capacity(cpuMillis: 4000, memoryMB: 2048, diskGB: 10, workspaces: 10)
+            ), in: scope)
+        }
+        try await db.withSystem { try await $0.execute("UPDATE workspace_servers SET status = 'healthy' WHERE id = \(server.id)") }
+        let tenant = try await db.withSystem { try await TenantStore().create(name: "crash", quota: .standard, in: $0).id }
+        let pool = DockerServerPool()
+        let placement = PlacementService(database: db, logger: TestDatabase.logger)
+        let orchestrator = WorkspaceOrchestrator(database: db, placement: placement, pool: pool, stopGrace: .seconds(1), logger: TestDatabase.logger)
+        let reconciler = WorkspaceReconciler(database: db, pool: pool, placement: placement, staleAfter: .zero, logger: TestDatabase.logger)
+        let client = try pool.client(for: server)
+        let resources = Resources(cpuMillis: 500, memoryMB: 64, diskGB: 1)
+        func draft(_ name: String) -> WorkspaceDraft {
+            WorkspaceDraft(tenantID: tenant, name: name, image: "berth-busybox:latest", resources: resources, placement: PlacementRequest(resources: resources))
+        }
+        func force(_ id: WorkspaceID, _ status: WorkspaceStatus) async throws {
+            try await db.withSystem { try await $0.execute("UPDATE workspaces SET status = \(status.rawValue), updated_at = now() - interval '1 hour' WHERE id = \(id)") }
+        }
+        // Crashed mid-delete: the container still exists.
+        let deleting = draft("deleting")
+        let deletingRow = try await orchestrator.create(deleting)
+        try await force(deleting.id, .deleting)
+        // Crashed mid-stop: Docker stopped it, the database never heard.
+        let stopping = draft("stopping")
+        let stoppingRow = try await orchestrator.create(stopping)
+        try await client.stopContainer(stoppingRow.containerID!, timeout: .seconds(1))
+        try await force(stopping.id, .stopping)
+        // Crashed mid-create: placed and the container made, its id never recorded.
+        let creating = draft("creating")
+        _ = try await placement.reserve(creating)
+        _ = try await client.createContainer(ContainerSpec(
+            name: "berth-\(creating.id)", image: "berth-busybox:latest", command: ["sleep", "3600"],
+            labels: ["berth.workspace": creating.id.description, "berth.tenant": tenant.description],
+            resources: ContainerResources(cpuMillis: 500, memoryMB: 64)
+        ))
+        try await force(creating.id, .creating)
+
+        let settled = await reconciler.finishStale()
+        #expect(Set(settled) == [deleting.id, stopping.id, creating.id])
+        let rows = try await db.withSystem { scope in
+            try await [deleting.id, stopping.id, creating.id].asyncMap { try await WorkspaceStore().get($0, in: scope)! }
+        }
+        #expect(rows[0].status == .deleted && !rows[0].holdsSlot && !rows[0].holdsCompute)
+        #expect(rows[1].status == .stopped && !rows[1].holdsCompute && rows[1].holdsSlot)
+        #expect(rows[2].status == .error && !rows[2].holdsSlot && !rows[2].holdsCompute)
+        await #expect(throws: DockerError.self) { _ = try await client.inspectContainer(deletingRow.containerID!) }
+        await #expect(throws: DockerError.self) { _ = try await client.inspectContainer("berth-\(creating.id)") }
+        let reserved = try await db.withSystem { try await WorkspaceServerStore().get(server.id, in: $0)!.reserved }
+        #expect(reserved == Capacity(cpuMillis: 0, memoryMB: 0, diskGB: 1, workspaces: 1), "only the stopped workspace's disk and slot remain")
+        // Nothing left to do on a second pass.
+        #expect(await reconciler.finishStale().isEmpty)
+        try await orchestrator.delete(stopping.id)
+        #expect(try await client.listContainers(labels: ["berth.tenant=\(tenant)"]).isEmpty)
+        db.shutdown()
+        await testDB.drop()
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}

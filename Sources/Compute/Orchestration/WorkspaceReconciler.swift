@@ -15,11 +15,17 @@ public struct WorkspaceReconciler: Service {
     let pool: DockerServerPool
     let placement: PlacementService
     let interval: Duration
+    /// How long a workspace may sit in a transient status before the reconciler finishes or undoes it.
+    let staleAfter: Duration
     let logger: Logger
     let workspaces = WorkspaceStore()
     let servers = WorkspaceServerStore()
 
-    public init(database: Database, pool: DockerServerPool, placement: PlacementService, interval: Duration = .seconds(10), logger: Logger) {
+    public init(
+        database: Database, pool: DockerServerPool, placement: PlacementService,
+        interval: Duration = .seconds(10), staleAfter: Duration = .seconds(120), logger: Logger
+    ) {
+        self.staleAfter = staleAfter
         self.database = database
         self.pool = pool
         self.placement = placement
@@ -31,6 +37,7 @@ public struct WorkspaceReconciler: Service {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await pass()
+                await finishStale()
                 try await Task.sleep(for: interval)
             }
         }
@@ -89,5 +96,82 @@ public struct WorkspaceReconciler: Service {
             }
         }
         return failed
+    }
+
+    /// Finishes or undoes what a crash left half-done: workspaces stuck in `creating`, `starting`,
+    /// `stopping` or `deleting` for longer than `staleAfter`. Returns the ids it settled.
+    @discardableResult
+    public func finishStale() async -> [WorkspaceID] {
+        let seconds = Double(staleAfter.components.seconds) + Double(staleAfter.components.attoseconds) / 1e18
+        let stale: [(WorkspaceID, WorkspaceStatus)]
+        do {
+            stale = try await database.withSystem { scope in
+                try await scope.execute("""
+                    SELECT id, status FROM workspaces
+                    WHERE status IN ('creating', 'starting', 'stopping', 'deleting')
+                      AND updated_at < now() - make_interval(secs => \(seconds))
+                    ORDER BY updated_at LIMIT 100
+                    """).map { (try $0.decode("id", as: WorkspaceID.self), WorkspaceStatus(rawValue: try $0.decode("status")) ?? .error) }
+            }
+        } catch {
+            logger.warning("reconciler could not read stale workspaces", metadata: ["error": "\(error)"])
+            return []
+        }
+        var settled: [WorkspaceID] = []
+        for (id, status) in stale {
+            do {
+                if try await settle(id, status) { settled.append(id) }
+            } catch {
+                logger.warning("reconciler could not settle a workspace", metadata: ["workspace": "\(id)", "error": "\(error)"])
+            }
+        }
+        return settled
+    }
+
+    private func settle(_ id: WorkspaceID, _ status: WorkspaceStatus) async throws -> Bool {
+        guard let (row, server) = try await database.withSystem({ scope -> (WorkspaceStore.Row, WorkspaceServer)? in
+            guard let row = try await workspaces.get(id, in: scope), let serverID = row.serverID,
+                let server = try await servers.get(serverID, in: scope) else { return nil }
+            return (row, server)
+        }) else { return false }
+        let client = try pool.client(for: server)
+        // The container by id, or by the name the orchestrator gives it (a crash may have come
+        // between creating it and recording its id).
+        let reference = row.containerID ?? "berth-\(id)"
+        var details: ContainerDetails?
+        do {
+            details = try await client.inspectContainer(reference)
+        } catch {
+            guard error.isNotFound else { throw error }
+            details = nil
+        }
+        switch status {
+        case .deleting:
+            if details != nil { try await client.removeContainer(reference) }
+            return try await database.withSystem { scope in
+                guard try await workspaces.transition(id, from: [.deleting], to: .deleted, reason: "finished by the reconciler", in: scope) else { return false }
+                try await placement.release(id, compute: true, slot: true, in: scope)
+                return true
+            }
+        case .starting where details?.state.running == true:
+            return try await database.withSystem { scope in
+                try await workspaces.transition(id, from: [.starting], to: .running, reason: "finished by the reconciler", containerID: details?.id, in: scope)
+            }
+        case .stopping where details?.state.running == false:
+            return try await database.withSystem { scope in
+                guard try await workspaces.transition(id, from: [.stopping], to: .stopped, reason: "finished by the reconciler", in: scope) else { return false }
+                try await placement.release(id, compute: true, slot: false, in: scope)
+                return true
+            }
+        default:
+            // Creating, or a start/stop that did not take: undo. A half-created container goes away.
+            let creating = status == .creating
+            if creating, details != nil { try? await client.removeContainer(reference) }
+            return try await database.withSystem { scope in
+                guard try await workspaces.transition(id, from: [status], to: .error, error: "interrupted while \(status.rawValue); undone by the reconciler", in: scope) else { return false }
+                try await placement.release(id, compute: true, slot: creating, in: scope)
+                return true
+            }
+        }
     }
 }
