@@ -3,6 +3,7 @@ import BerthTestSupport
 import Compute
 import Domain
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -183,6 +184,47 @@ import Testing
             try await client.execute(uri: "/v1/workspaces", method: .get, headers: [:]) { response in
                 #expect(response.status == .unauthorized)
                 #expect(String(buffer: response.body).contains("\"unauthorized\""))
+            }
+        }
+        setup.db.shutdown()
+        await setup.testDB.drop()
+    }
+
+    @Test func idempotencyKeyReplaysRefusesMismatchAndExecutesOnce() async throws {
+        let setup = try await Self.setup()
+        try await Self.app(setup).test(.router) { client in
+            func post(_ key: String, _ body: String) async throws -> (HTTPResponse.Status, String) {
+                var headers = Self.headers(setup.keyA)
+                headers[HTTPField.Name("Idempotency-Key")!] = key
+                return try await client.execute(uri: "/v1/workspaces", method: .post, headers: headers, body: Self.body(body)) { ($0.status, String(buffer: $0.body)) }
+            }
+            let first = try await post("key-1", Self.workspace("idem"))
+            #expect(first.0 == .created)
+            let again = try await post("key-1", Self.workspace("idem"))
+            #expect(again.0 == .created && again.1 == first.1, "the replay differs")
+            let other = try await post("key-1", Self.workspace("idem-other"))
+            #expect(other.0 == .unprocessableContent && other.1.contains("idempotency_mismatch"))
+            // A refusal is replayed too, status included.
+            let refused = try await post("key-2", Self.workspace("huge", cpu: 4))
+            #expect(refused.0 == .conflict)
+            #expect(try await post("key-2", Self.workspace("huge", cpu: 4)) == refused)
+            // Concurrent requests with one key execute once.
+            let results = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
+                for _ in 0..<5 { group.addTask { try await post("key-3", Self.workspace("racer")) } }
+                return try await group.reduce(into: [(HTTPResponse.Status, String)]()) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0.0 == .created && $0.1 == results[0].1 }, "\(results.map(\.0))")
+            let count = try await setup.db.withSystem { try await $0.first("SELECT count(*) AS n FROM workspaces WHERE name = 'racer'")!.decode("n", as: Int.self) }
+            #expect(count == 1)
+            // After 24 hours the key is forgotten and the request runs again (here: a name conflict).
+            try await setup.db.withSystem { try await $0.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'key-1'") }
+            let expired = try await post("key-1", Self.workspace("idem"))
+            #expect(expired.0 == .conflict && expired.1.contains("name_taken"), "\(expired.1)")
+            try await client.execute(uri: "/v1/workspaces", method: .get, headers: Self.headers(setup.keyA)) { response in
+                let page = try JSONDecoder().decode(Page.self, from: Data(String(buffer: response.body).utf8))
+                for item in page.items {
+                    try await client.execute(uri: "/v1/workspaces/\(item.id)", method: .delete, headers: Self.headers(setup.keyA)) { #expect($0.status == .noContent) }
+                }
             }
         }
         setup.db.shutdown()

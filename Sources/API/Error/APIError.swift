@@ -16,10 +16,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.details = details
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    /// The body as sent, so a stored copy replays byte for byte.
+    public func encodedBody() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(ErrorBody(error: .init(code: code, message: message, details: details)))
+        return try encoder.encode(ErrorBody(error: .init(code: code, message: message, details: details)))
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try encodedBody()
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -1,8 +1,10 @@
 import Compute
 import Domain
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Persistence
+import Secrets
 
 /// The tenant's workspace routes under `/v1/workspaces`.
 struct WorkspaceController {
@@ -21,8 +23,58 @@ struct WorkspaceController {
     }
 
     func create(_ request: Request, _ context: TenantRequestContext) async throws -> Response {
-        let body = try await request.body.collect(upTo: context.maxUploadSize)
-        let parsed = try CreateWorkspaceRequest.parse(Array(buffer: body))
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else {
+            let (status, bytes) = try await createOnce(body, context)
+            return Self.replay(status: Int(status.code), body: bytes)
+        }
+        guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw APIError(.badRequest, code: "validation_failed", message: "Idempotency-Key must be 1 to 255 visible ASCII characters", details: ["field": .string("Idempotency-Key")])
+        }
+        let hash = Digest.hex(Digest.sha256(body))
+        let idempotency = IdempotencyStore()
+        // A concurrent request with the same key waits for the first to finish, then replays it.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while true {
+            let claim = try await database.withTenant(context.tenant) { try await idempotency.claim(key: key, requestHash: hash, in: $0) }
+            switch claim {
+            case .mismatch:
+                throw APIError(.unprocessableContent, code: "idempotency_mismatch", message: "this Idempotency-Key was used with a different body")
+            case .completed(let status, let stored):
+                return Self.replay(status: status, body: stored)
+            case .inProgress:
+                guard ContinuousClock.now < deadline else {
+                    throw APIError(.conflict, code: "idempotency_in_progress", message: "a request with this Idempotency-Key is still running")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            case .claimed:
+                let status: HTTPResponse.Status, bytes: [UInt8]
+                do {
+                    (status, bytes) = try await createOnce(body, context)
+                } catch let error as APIError {
+                    // A refusal is a response too: the same request gets the same answer.
+                    let encoded = try error.encodedBody()
+                    try await database.withTenant(context.tenant) { try await idempotency.complete(key: key, status: Int(error.status.code), body: Array(encoded), in: $0) }
+                    throw error
+                } catch {
+                    try? await database.withTenant(context.tenant) { try await idempotency.release(key: key, in: $0) }
+                    throw error
+                }
+                try await database.withTenant(context.tenant) { try await idempotency.complete(key: key, status: Int(status.code), body: bytes, in: $0) }
+                return Self.replay(status: Int(status.code), body: bytes)
+            }
+        }
+    }
+
+    static func replay(status: Int, body: [UInt8]) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// Creates the workspace and returns the response to send (and, with a key, to store).
+    func createOnce(_ body: [UInt8], _ context: TenantRequestContext) async throws -> (HTTPResponse.Status, [UInt8]) {
+        let parsed = try CreateWorkspaceRequest.parse(body)
         let draft = WorkspaceDraft(
             tenantID: context.tenant, name: parsed.name, image: parsed.image, resources: parsed.resources,
             command: parsed.command, env: parsed.env, labels: parsed.labels, placement: parsed.placement
@@ -36,7 +88,7 @@ struct WorkspaceController {
         }
         let view = try await database.withTenant(context.tenant) { try await store.view(draft.id, in: $0) }
         guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
-        return try Self.json(view, status: .created)
+        return (.created, try Self.encode(view))
     }
 
     func show(_ context: TenantRequestContext) async throws -> Response {
@@ -145,13 +197,15 @@ struct WorkspaceController {
         return id
     }
 
-    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return Array(try encoder.encode(value))
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+        replay(status: Int(status.code), body: try encode(value))
     }
 
     static func encodeCursor(_ date: Date, _ id: WorkspaceID) -> String {
