@@ -24,3 +24,5 @@ if grep -E '^/.*warning:' .build-test.log | grep -v '/.build/' ; then
     exit 1
 fi
 swift test --skip-build
+# The OpenAPI document against the real service: no server errors, no responses that break it.
+scripts/schemathesis.sh

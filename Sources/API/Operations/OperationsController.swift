@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Persistence
 
 /// `/health` (the process is alive) and `/ready` (the database answers and migrations are current).
@@ -10,6 +11,11 @@ struct OperationsController<Context: RequestContext> {
         let routes = RouteCollection(context: Context.self)
         routes.get("health") { _, _ in Status(status: "ok") }
         routes.get("ready") { _, _ in try await ready() }
+        routes.get("openapi.json") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         return routes
     }
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs Schemathesis (from PyPI) against /openapi.json of a real `berth serve` with a seeded tenant key.
+# Fails on any server error or any response that breaks the document. Called by `make test`.
+# Needs: PostgreSQL and the fleet running (scripts/postgres.sh, scripts/fleet.sh) and the berth binary built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v schemathesis >/dev/null || python3 -m pip install -q --disable-pip-version-check 'schemathesis>=4,<5'
+command -v schemathesis >/dev/null || { echo "schemathesis.sh: schemathesis did not install" >&2; exit 1; }
+
+eval "$(scripts/postgres.sh env)"
+eval "$(scripts/fleet.sh env)"
+bin=$(swift build --show-bin-path)/berth
+[ -x "$bin" ] || { echo "schemathesis.sh: $bin is not built" >&2; exit 1; }
+
+# A database of its own, migrated, with one tenant and key.
+db=berth_schemathesis
+admin=${BERTH_TEST_PG_SUPERUSER_URL}
+psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER berth_owner"
+export BERTH_MIGRATE_DATABASE_URL=${BERTH_MIGRATE_DATABASE_URL%/*}/$db
+export BERTH_DATABASE_URL=${BERTH_DATABASE_URL%/*}/$db
+"$bin" migrate >/dev/null
+"$bin" tenant create --name schemathesis --max-workspaces 5 --max-cpu 1 --max-memory-mb 1024 >/dev/null 2>&1
+key=$("$bin" apikey create --tenant schemathesis 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+
+port=$((40000 + RANDOM % 9000))
+log=$(mktemp)
+BERTH_HEALTH_INTERVAL=0.5 BERTH_HTTP_ADDRESS=127.0.0.1:$port "$bin" serve >"$log" 2>&1 &
+serve=$!
+trap 'kill $serve 2>/dev/null || true; wait $serve 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do
+    n=$(psql -X -tA "${admin%/*}/$db" -c "SELECT count(*) FROM workspace_servers WHERE status = 'healthy'")
+    [ "$n" -ge 1 ] && break
+    sleep 0.1
+done
+
+status=0
+schemathesis run "http://127.0.0.1:$port/openapi.json" \
+    --header "Authorization: Bearer $key" \
+    --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
+    --max-examples 25 --seed 20261123 --request-timeout 60 --no-color || status=$?
+if grep -q "$key" "$log"; then echo "schemathesis.sh: the API key appears in the service log" >&2; status=1; fi
+# Workspaces the run created are removed with their containers.
+for id in $(psql -X -tA "${admin%/*}/$db" -c "SELECT id FROM workspaces WHERE status NOT IN ('deleted')"); do
+    curl -s -o /dev/null -X DELETE -H "Authorization: Bearer $key" "http://127.0.0.1:$port/v1/workspaces/$id" || true
+done
+exit $status
