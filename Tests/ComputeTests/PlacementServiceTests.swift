@@ -17,7 +17,8 @@ import Testing
 
     static func world(servers: [(String, Capacity, WorkspaceServer.HealthStatus)], quota: Quota = Quota(maxWorkspaces: 1000, maxCPUMillis: 1_000_000, maxMemoryMB: 1_000_000)) async throws -> World {
         let testDB = try await TestDatabase.make()
-        let db = testDB.app(poolSize: 8)
+        // Every create of one tenant queues on its row lock; under a loaded machine that can take a while.
+        let db = testDB.app(poolSize: 8, acquireTimeout: .seconds(60))
         let tenant = try await db.withSystem { try await TenantStore().create(name: "acme", quota: quota, in: $0).id }
         var world = World(testDB: testDB, db: db, service: PlacementService(database: db, logger: TestDatabase.logger), tenant: tenant)
         for (name, capacity, status) in servers {
