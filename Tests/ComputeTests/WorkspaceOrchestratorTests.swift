@@ -83,6 +83,12 @@ import Testing
         #expect(brokenRow.status == .error)
         #expect(brokenRow.error?.contains("No such image") == true, "\(brokenRow.error ?? "")")
         #expect(!brokenRow.holdsCompute && !brokenRow.holdsSlot)
+        #expect(brokenRow.containerID == nil)
+        // Starting it is a state problem, not a server failure, and changes nothing.
+        await #expect(throws: OrchestrationError.invalidState("the workspace has no container (its creation failed); delete it and create it again")) {
+            try await orchestrator.start(broken.id)
+        }
+        #expect(try await reserved().cpuMillis == 1000)
 
         try await orchestrator.delete(first.id)
         #expect(try await reserved() == .zero)

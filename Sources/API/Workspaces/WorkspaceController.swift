@@ -162,6 +162,11 @@ struct WorkspaceController {
                 throw APIError(.conflict, code: "insufficient_capacity", message: "the workspace's server has no room to start it", details: ["reasons": .string(reason)])
             }
         } catch let error as DockerError {
+            // The container vanished behind our back: the workspace is now in error, which is a
+            // state the tenant can act on (delete), not a server failure.
+            if error.isNotFound {
+                throw APIError(.conflict, code: "invalid_state", message: "the workspace's container is gone; delete the workspace and create it again")
+            }
             throw APIError(.badGateway, code: "workspace_server_error", message: error.description)
         }
         if action == .delete { return Response(status: .noContent) }

@@ -92,6 +92,9 @@ public struct WorkspaceOrchestrator: Sendable {
                 let serverID = row.serverID, let server = try await servers.get(serverID, in: scope)
             else { throw OrchestrationError.notFound }
             if let refusal = WorkspaceLifecycle.refusal(of: .start, in: row.status) { throw OrchestrationError.invalidState(refusal) }
+            guard row.containerID != nil else {
+                throw OrchestrationError.invalidState("the workspace has no container (its creation failed); delete it and create it again")
+            }
             guard try await placement.reserveCompute(for: id, in: scope) else {
                 let reasons = Placement.exclusionReasons(server, resources: row.resources, constraints: [])
                 throw OrchestrationError.insufficientCapacity(reasons.joined(separator: "; "))
@@ -168,7 +171,8 @@ public struct WorkspaceOrchestrator: Sendable {
         do {
             try await database.withSystem { scope in
                 let all = Set(WorkspaceStatus.allCases).subtracting([.deleted, .error])
-                try await workspaces.transition(id, from: all, to: .error, error: reason, in: scope)
+                // A removed container is forgotten, so nothing later tries to start it.
+                try await workspaces.transition(id, from: all, to: .error, clearContainer: removeContainer && containerID != nil, error: reason, in: scope)
                 try await placement.release(id, compute: true, slot: removeContainer, in: scope)
             }
         } catch {

@@ -47,13 +47,13 @@ public struct WorkspaceStore: Sendable {
     @discardableResult
     public func transition(
         _ id: WorkspaceID, from: Set<WorkspaceStatus>, to: WorkspaceStatus, reason: String? = nil,
-        containerID: String? = nil, error: String? = nil, in scope: SystemScope
+        containerID: String? = nil, clearContainer: Bool = false, error: String? = nil, in scope: SystemScope
     ) async throws -> Bool {
         // Text-array input form; the statuses are fixed identifiers.
         let allowed = "{" + from.map(\.rawValue).sorted().joined(separator: ",") + "}"
         guard let row = try await scope.first("""
             UPDATE workspaces w SET status = \(to.rawValue),
-                container_id = coalesce(\(containerID), w.container_id),
+                container_id = CASE WHEN \(clearContainer) THEN NULL ELSE coalesce(\(containerID), w.container_id) END,
                 error = CASE WHEN \(to.rawValue) = 'error' THEN \(error) ELSE NULL END,
                 started_at = CASE WHEN \(to.rawValue) = 'running' THEN now() ELSE w.started_at END,
                 stopped_at = CASE WHEN \(to.rawValue) IN ('stopped', 'error') THEN now() ELSE w.stopped_at END,
