@@ -102,7 +102,7 @@ public struct WorkspaceReconciler: Service {
     /// `stopping` or `deleting` for longer than `staleAfter`. Returns the ids it settled.
     @discardableResult
     public func finishStale() async -> [WorkspaceID] {
-        let seconds = Double(staleAfter.components.seconds) + Double(staleAfter.components.attoseconds) / 1e18
+        let seconds = staleAfter.inSeconds
         let stale: [(WorkspaceID, WorkspaceStatus)]
         do {
             stale = try await database.withSystem { scope in

@@ -38,7 +38,7 @@ public struct ServerHealthPolicy: Sendable, Equatable {
         let failures = consecutiveFailures + 1
         let silentSince = lastHealthyAt ?? firstSeen
         let silent = now.timeIntervalSince(silentSince)
-        let offlineSeconds = Double(offlineAfter.components.seconds) + Double(offlineAfter.components.attoseconds) / 1e18
+        let offlineSeconds = offlineAfter.inSeconds
         let status: WorkspaceServer.HealthStatus
         if silent >= offlineSeconds && failures > failuresBeforeUnhealthy {
             status = .offline

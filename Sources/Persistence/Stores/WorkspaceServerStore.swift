@@ -60,7 +60,7 @@ public struct WorkspaceServerStore: Sendable {
 
     /// Claims every server whose health lease is free, expired or already ours, for `lease`.
     public func claimForHealthCheck(owner: String, lease: Duration, in scope: SystemScope) async throws -> [WorkspaceServer] {
-        let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+        let seconds = lease.inSeconds
         return try await scope.execute("""
             UPDATE workspace_servers SET health_lease_owner = \(owner), health_lease_until = now() + make_interval(secs => \(seconds))
             WHERE health_lease_until IS NULL OR health_lease_until < now() OR health_lease_owner = \(owner)
