@@ -67,6 +67,7 @@ public struct WorkspaceStore: Sendable {
             INSERT INTO workspace_events (tenant_id, workspace_id, from_status, to_status, reason)
             VALUES (\(try row.decode("tenant_id", as: TenantID.self)), \(id), \(try row.decode("previous", as: String.self)), \(to.rawValue), \(reason ?? error))
             """)
+        try await UsageIntervals.follow(id, to: to, in: scope)
         return true
     }
 
