@@ -62,7 +62,7 @@ import Testing
             for i in 0..<200 {
                 group.addTask {
                     let body = #"{"name":"s\#(i)","image":"berth-busybox:latest","resources":{"cpu":0.25,"memory_mb":128,"disk_gb":1},"placement":{"strategy":"\#(["spread", "best_fit", "round_robin"][i % 3])"}}"#
-                    let response = try await call(ports[i % 2], .post, "/v1/workspaces", body: body)
+                    let response = try await call(ports[i % 2], .post, "/v1/workspaces?wait=running", body: body)
                     return Outcome(status: response.status, body: String(decoding: response.body, as: UTF8.self))
                 }
             }

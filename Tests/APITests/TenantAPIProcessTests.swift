@@ -70,7 +70,7 @@ import Testing
         let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
             for i in 0..<50 {
                 group.addTask {
-                    let response = try await Self.call(served, .post, "/v1/workspaces",
+                    let response = try await Self.call(served, .post, "/v1/workspaces?wait=running",
                         body: #"{"name":"q\#(i)","image":"berth-busybox:latest","resources":{"cpu":0.1,"memory_mb":32,"disk_gb":0}}"#)
                     return (response.status, String(decoding: response.body, as: UTF8.self))
                 }
@@ -90,9 +90,9 @@ import Testing
         let token = "ghp_" + Digest.hex(SecureRandom.bytes(16))
         var bodies: [String] = []
         let requests: [(CurlRequest.Method, String, String?, String?)] = [
-            (.post, "/v1/workspaces", #"{"name":"leak","image":"berth-busybox:latest","resources":{"cpu":0.1,"memory_mb":32},"repository":{"url":"https://example.invalid/r.git","token":"\#(token)"}}"#, nil),
-            (.post, "/v1/workspaces", #"{"name":"leak","image":"berth-busybox:latest","resources":{"cpu":0.1,"memory_mb":32},"env":{"TOKEN":"\#(token)"}}"#, nil),
-            (.post, "/v1/workspaces", #"{"name":"\#(token)","image":"x","resources":{"cpu":0.1,"memory_mb":32}}"#, nil),
+            (.post, "/v1/workspaces?wait=running", #"{"name":"leak","image":"berth-busybox:latest","resources":{"cpu":0.1,"memory_mb":32},"repository":{"url":"https://example.invalid/r.git","token":"\#(token)"}}"#, nil),
+            (.post, "/v1/workspaces?wait=running", #"{"name":"leak","image":"berth-busybox:latest","resources":{"cpu":0.1,"memory_mb":32},"env":{"TOKEN":"\#(token)"}}"#, nil),
+            (.post, "/v1/workspaces?wait=running", #"{"name":"\#(token)","image":"x","resources":{"cpu":0.1,"memory_mb":32}}"#, nil),
             (.get, "/v1/workspaces", nil, nil),
             (.get, "/v1/workspaces", nil, served.key + "tampered"),
             (.get, "/v1/workspaces/\(UUID())", nil, nil),

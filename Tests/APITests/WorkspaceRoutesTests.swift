@@ -60,6 +60,22 @@ import Testing
     }
 
     static func body(_ json: String) -> ByteBuffer { ByteBuffer(string: json) }
+
+    /// The engine the test server points at.
+    static func engine() throws -> DockerEndpoint {
+        let parts = try TestEnvironment.require("BERTH_TEST_DOCKER_PLAIN_1").split(separator: ":")
+        return .http(host: String(parts[0]), port: Int(parts[1])!)
+    }
+
+    /// Deletes every live workspace of the key's tenant through the API.
+    static func deleteAll(_ client: some TestClientProtocol, key: String) async throws {
+        let page = try await client.execute(uri: "/v1/workspaces", method: .get, headers: headers(key)) { response in
+            try JSONDecoder().decode(Page.self, from: Data(String(buffer: response.body).utf8))
+        }
+        for item in page.items {
+            try await client.execute(uri: "/v1/workspaces/\(item.id)", method: .delete, headers: headers(key)) { #expect($0.status == .noContent) }
+        }
+    }
     static func headers(_ key: String?) -> HTTPFields {
         var fields = HTTPFields()
         if let key { fields[.authorization] = "Bearer \(key)" }
@@ -77,7 +93,7 @@ import Testing
         let setup = try await Self.setup()
         try await Self.app(setup).test(.router) { client in
             func create(_ key: String, _ name: String) async throws -> View {
-                try await client.execute(uri: "/v1/workspaces", method: .post, headers: Self.headers(key), body: Self.body(Self.workspace(name))) { response in
+                try await client.execute(uri: "/v1/workspaces?wait=running", method: .post, headers: Self.headers(key), body: Self.body(Self.workspace(name))) { response in
                     #expect(response.status == .created, "\(String(buffer: response.body))")
                     return try JSONDecoder().decode(View.self, from: Data(String(buffer: response.body).utf8))
                 }
@@ -90,9 +106,10 @@ import Testing
             }
             let random = UUID().uuidString.lowercased()
             // Every endpoint with B's id and a random id: 404, and B's workspace untouched.
-            for (method, suffix) in [(HTTPRequest.Method.get, ""), (.post, "/stop"), (.post, "/start"), (.post, "/restart"), (.delete, "")] {
+            for (method, suffix) in [(HTTPRequest.Method.get, ""), (.post, "/stop"), (.post, "/start"), (.post, "/restart"), (.post, "/resize"), (.get, "/health"), (.post, "/activity"), (.delete, "")] {
                 for id in [theirs.id, random, "not-a-uuid"] {
-                    try await client.execute(uri: "/v1/workspaces/\(id)\(suffix)", method: method, headers: Self.headers(setup.keyA)) { response in
+                    let body = suffix == "/resize" ? Self.body(#"{"resources":{"cpu":0.5,"memory_mb":64}}"#) : nil
+                    try await client.execute(uri: "/v1/workspaces/\(id)\(suffix)", method: method, headers: Self.headers(setup.keyA), body: body) { response in
                         #expect(response.status == .notFound, "\(method) \(suffix) on a foreign id")
                         #expect(String(buffer: response.body).contains("\"not_found\""))
                     }
@@ -120,7 +137,7 @@ import Testing
                 #expect(page.items.map(\.id) == [mine.id])
             }
             // No room: 409 with the reasons per server.
-            try await client.execute(uri: "/v1/workspaces", method: .post, headers: Self.headers(setup.keyA), body: Self.body(Self.workspace("huge", cpu: 4))) { response in
+            try await client.execute(uri: "/v1/workspaces?wait=running", method: .post, headers: Self.headers(setup.keyA), body: Self.body(Self.workspace("huge", cpu: 4))) { response in
                 #expect(response.status == .conflict)
                 let text = String(buffer: response.body)
                 #expect(text.contains("insufficient_capacity") && text.contains("ws-api"), "\(text)")
@@ -130,7 +147,7 @@ import Testing
             let filler = try await create(setup.keyA, "filler-\(Int.random(in: 0..<1000))")
             _ = filler
             let fill2 = #"{"name":"filler-big","image":"berth-busybox:latest","resources":{"cpu":1.5,"memory_mb":64,"disk_gb":1}}"#
-            try await client.execute(uri: "/v1/workspaces", method: .post, headers: Self.headers(setup.keyA), body: Self.body(fill2)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/v1/workspaces?wait=running", method: .post, headers: Self.headers(setup.keyA), body: Self.body(fill2)) { #expect($0.status == .created) }
             try await client.execute(uri: "/v1/workspaces/\(mine.id)/start", method: .post, headers: Self.headers(setup.keyA)) { response in
                 #expect(response.status == .conflict)
                 #expect(String(buffer: response.body).contains("insufficient_capacity"))
@@ -157,7 +174,7 @@ import Testing
         let setup = try await Self.setup()
         try await Self.app(setup).test(.router) { client in
             func check(_ body: String, _ expected: HTTPResponse.Status, _ code: String, key: String? = nil) async throws {
-                try await client.execute(uri: "/v1/workspaces", method: .post, headers: Self.headers(key ?? setup.keyA), body: Self.body(body)) { response in
+                try await client.execute(uri: "/v1/workspaces?wait=running", method: .post, headers: Self.headers(key ?? setup.keyA), body: Self.body(body)) { response in
                     let text = String(buffer: response.body)
                     #expect(response.status == expected, "\(body.prefix(80)): \(text)")
                     #expect(text.contains("\"code\":\"\(code)\""), "\(text)")
@@ -196,7 +213,7 @@ import Testing
             func post(_ key: String, _ body: String) async throws -> (HTTPResponse.Status, String) {
                 var headers = Self.headers(setup.keyA)
                 headers[HTTPField.Name("Idempotency-Key")!] = key
-                return try await client.execute(uri: "/v1/workspaces", method: .post, headers: headers, body: Self.body(body)) { ($0.status, String(buffer: $0.body)) }
+                return try await client.execute(uri: "/v1/workspaces?wait=running", method: .post, headers: headers, body: Self.body(body)) { ($0.status, String(buffer: $0.body)) }
             }
             let first = try await post("key-1", Self.workspace("idem"))
             #expect(first.0 == .created)

@@ -29,11 +29,15 @@ struct APIKeyMiddleware: RouterMiddleware {
         guard !credential.record.isRevoked else {
             throw APIError(.unauthorized, code: "unauthorized", message: "the API key has been revoked")
         }
+        guard credential.tenantActive else {
+            throw APIError(.forbidden, code: "tenant_suspended", message: "the tenant is suspended")
+        }
         if credential.record.lastUsedAt.map({ $0.timeIntervalSinceNow < -60 }) ?? true {
             try? await database.withSystem { try await store.touch(credential.record.id, in: $0) }
         }
         var context = context
         context.tenant = credential.record.tenantID
+        context.apiKey = credential.record.id
         return try await next(request, context)
     }
 }

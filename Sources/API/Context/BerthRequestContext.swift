@@ -1,4 +1,5 @@
 import Domain
+import Persistence
 import Hummingbird
 import Logging
 import NIOCore
@@ -8,10 +9,13 @@ public struct BerthRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the API-key middleware.
     public var tenant: TenantID?
+    /// The key the tenant authenticated with (never the secret: its id).
+    public var apiKey: APIKeyID?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         tenant = nil
+        apiKey = nil
     }
 
     /// Bodies over 1 MiB are refused.
@@ -22,14 +26,19 @@ public struct BerthRequestContext: RequestContext {
 public struct TenantRequestContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let tenant: TenantID
+    public let apiKey: APIKeyID
 
     public init(context: BerthRequestContext) throws {
-        guard let tenant = context.tenant else {
+        guard let tenant = context.tenant, let apiKey = context.apiKey else {
             throw APIError(.unauthorized, code: "unauthorized", message: "missing or invalid API key")
         }
         self.coreContext = context.coreContext
         self.tenant = tenant
+        self.apiKey = apiKey
     }
+
+    /// Who the audit log names for this request.
+    var actor: AuditStore.Actor { .tenant(apiKey) }
 
     public var maxUploadSize: Int { 1 << 20 }
 }

@@ -55,6 +55,32 @@ enum OpenAPIDocument {
               "error": {"type": ["string", "null"]}
             }
           },
+          "ResizeWorkspace": {
+            "type": "object", "required": ["resources"], "additionalProperties": false,
+            "properties": {"resources": {"$ref": "#/components/schemas/Resources"}}
+          },
+          "WorkspaceHealth": {
+            "type": "object", "required": ["id", "status", "healthy", "checked_at"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "status": {"type": "string"},
+              "healthy": {"type": "boolean"},
+              "container": {"type": ["object", "null"], "properties": {
+                "state": {"type": "string"}, "running": {"type": "boolean"}, "exit_code": {"type": "integer"},
+                "oom_killed": {"type": "boolean"}, "restart_count": {"type": "integer"},
+                "started_at": {"type": ["string", "null"], "format": "date-time"}, "finished_at": {"type": ["string", "null"], "format": "date-time"}}},
+              "cpu_cores": {"type": ["number", "null"]},
+              "memory_usage_mb": {"type": ["integer", "null"]},
+              "memory_limit_mb": {"type": ["integer", "null"]},
+              "last_activity_at": {"type": ["string", "null"], "format": "date-time"},
+              "checked_at": {"type": "string", "format": "date-time"},
+              "problem": {"type": ["string", "null"]}
+            }
+          },
+          "Activity": {
+            "type": "object", "required": ["id", "last_activity_at"],
+            "properties": {"id": {"type": "string", "format": "uuid"}, "last_activity_at": {"type": "string", "format": "date-time"}}
+          },
           "WorkspacePage": {
             "type": "object", "required": ["items"],
             "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Workspace"}}, "next_cursor": {"type": ["string", "null"]}}
@@ -62,7 +88,16 @@ enum OpenAPIDocument {
         },
         "responses": {
           "Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "Workspace": {"description": "The workspace", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Workspace"}}}}
+          "Workspace": {"description": "The workspace", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Workspace"}}}},
+          "CreatedWorkspace": {"description": "The workspace", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Workspace"}}},
+            "links": {
+              "GetWorkspace": {"operationId": "getWorkspace", "parameters": {"id": "$response.body#/id"}},
+              "StopWorkspace": {"operationId": "stopWorkspace", "parameters": {"id": "$response.body#/id"}},
+              "RestartWorkspace": {"operationId": "restartWorkspace", "parameters": {"id": "$response.body#/id"}},
+              "ResizeWorkspace": {"operationId": "resizeWorkspace", "parameters": {"id": "$response.body#/id"}},
+              "WorkspaceHealth": {"operationId": "workspaceHealth", "parameters": {"id": "$response.body#/id"}},
+              "WorkspaceActivity": {"operationId": "workspaceActivity", "parameters": {"id": "$response.body#/id"}},
+              "DeleteWorkspace": {"operationId": "deleteWorkspace", "parameters": {"id": "$response.body#/id"}}}}
         },
         "parameters": {
           "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}
@@ -76,15 +111,19 @@ enum OpenAPIDocument {
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         "/v1/workspaces": {
           "post": {
-            "summary": "Create a workspace; answers once it is running or has failed",
+            "operationId": "createWorkspace",
+            "summary": "Create a workspace: 202 once placed; with wait=running, 201 once it is running or has failed (202 if the timeout passes first)",
             "security": [{"apiKey": []}],
-            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255}},
+              {"name": "wait", "in": "query", "required": false, "schema": {"enum": ["running"]}},
+              {"name": "timeout", "in": "query", "required": false, "description": "Seconds to wait, with wait=running (default 120)", "schema": {"type": "integer", "minimum": 1, "maximum": 600}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateWorkspace"}}}},
-            "responses": {"201": {"$ref": "#/components/responses/Workspace"}, "400": {"$ref": "#/components/responses/Error"},
+            "responses": {"201": {"$ref": "#/components/responses/CreatedWorkspace"}, "202": {"$ref": "#/components/responses/CreatedWorkspace"}, "400": {"$ref": "#/components/responses/Error"},
               "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"},
               "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}
           },
           "get": {
+            "operationId": "listWorkspaces",
             "summary": "List workspaces, newest first",
             "security": [{"apiKey": []}],
             "parameters": [
@@ -98,21 +137,35 @@ enum OpenAPIDocument {
         },
         "/v1/workspaces/{id}": {
           "parameters": [{"$ref": "#/components/parameters/id"}],
-          "get": {"summary": "One workspace", "security": [{"apiKey": []}], "responses": {"200": {"$ref": "#/components/responses/Workspace"},
+          "get": {"operationId": "getWorkspace", "summary": "One workspace", "security": [{"apiKey": []}], "responses": {"200": {"$ref": "#/components/responses/Workspace"},
             "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
-          "delete": {"summary": "Delete a workspace", "security": [{"apiKey": []}], "responses": {"204": {"description": "Deleted"},
+          "delete": {"operationId": "deleteWorkspace", "summary": "Delete a workspace", "security": [{"apiKey": []}], "responses": {"204": {"description": "Deleted"},
             "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"},
             "502": {"$ref": "#/components/responses/Error"}}}
         },
-        "/v1/workspaces/{id}/start": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"summary": "Start a stopped workspace", "security": [{"apiKey": []}],
+        "/v1/workspaces/{id}/start": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "startWorkspace", "summary": "Start a stopped workspace", "security": [{"apiKey": []}],
           "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
             "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
-        "/v1/workspaces/{id}/stop": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"summary": "Stop a workspace", "security": [{"apiKey": []}],
+        "/v1/workspaces/{id}/stop": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "stopWorkspace", "summary": "Stop a workspace", "security": [{"apiKey": []}],
           "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
             "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
-        "/v1/workspaces/{id}/restart": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"summary": "Restart a running workspace", "security": [{"apiKey": []}],
+        "/v1/workspaces/{id}/restart": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "restartWorkspace", "summary": "Restart a running workspace", "security": [{"apiKey": []}],
           "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
-            "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}}
+            "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
+        "/v1/workspaces/{id}/resize": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "resizeWorkspace",
+          "summary": "Change CPU and memory of a running or stopped workspace in place (disk cannot change)", "security": [{"apiKey": []}],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResizeWorkspace"}}}},
+          "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+            "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"},
+            "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
+        "/v1/workspaces/{id}/health": {"parameters": [{"$ref": "#/components/parameters/id"}], "get": {"operationId": "workspaceHealth",
+          "summary": "The container as its engine sees it now", "security": [{"apiKey": []}],
+          "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WorkspaceHealth"}}}},
+            "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/v1/workspaces/{id}/activity": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "workspaceActivity",
+          "summary": "Record that the workspace is in use (for idle detection)", "security": [{"apiKey": []}],
+          "responses": {"200": {"description": "Recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activity"}}}},
+            "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}}
       }
     }
     """#

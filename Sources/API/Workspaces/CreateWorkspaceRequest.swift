@@ -18,30 +18,14 @@ struct CreateWorkspaceRequest {
     static let fields: Set<String> = ["name", "image", "resources", "command", "repository", "env", "labels", "placement"]
 
     static func parse(_ body: [UInt8]) throws -> CreateWorkspaceRequest {
-        let root: JSONValue
-        do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(body))
-        } catch {
-            throw APIError(.badRequest, code: "malformed_json", message: "the body is not valid JSON")
-        }
-        guard case .object(let object) = root else { throw invalid("", "the body must be a JSON object") }
+        let object = try parseObject(body)
         try refuseUnknown(object, allowed: fields, at: "")
         let name = try string(object, "name", at: "")
         if let problem = WorkspaceValidation.nameProblem(name) { throw invalid("name", problem) }
         let image = try string(object, "image", at: "")
         if let problem = WorkspaceValidation.imageProblem(image) { throw invalid("image", problem) }
 
-        guard case .object(let resourcesObject)? = object["resources"] else {
-            throw invalid("resources", "resources must be an object with cpu, memory_mb and disk_gb")
-        }
-        try refuseUnknown(resourcesObject, allowed: ["cpu", "memory_mb", "disk_gb"], at: "resources.")
-        let cpu = try number(resourcesObject, "cpu", at: "resources.")
-        let resources = Resources(
-            cpuMillis: cpu.isFinite && abs(cpu) < 1e6 ? Int((cpu * 1000).rounded()) : -1,
-            memoryMB: try integer(resourcesObject, "memory_mb", at: "resources."),
-            diskGB: try integer(resourcesObject, "disk_gb", at: "resources.", default: 0)
-        )
-        if let problem = WorkspaceValidation.resourcesProblem(resources) { throw invalid("resources", problem) }
+        let resources = try parseResources(object["resources"], defaultDiskGB: 0)
 
         var command: [String]?
         if let raw = object["command"], raw != .null {
@@ -61,6 +45,39 @@ struct CreateWorkspaceRequest {
         if let problem = WorkspaceValidation.labelsProblem(labels) { throw invalid("labels", problem) }
         let placement = try parsePlacement(object["placement"], resources: resources)
         return CreateWorkspaceRequest(name: name, image: image, resources: resources, command: command, env: env, labels: labels, placement: placement)
+    }
+
+    /// The body of `POST /v1/workspaces/{id}/resize`: `{"resources": {"cpu", "memory_mb", "disk_gb"?}}`.
+    static func parseResize(_ body: [UInt8], currentDiskGB: Int) throws -> Resources {
+        let object = try parseObject(body)
+        try refuseUnknown(object, allowed: ["resources"], at: "")
+        return try parseResources(object["resources"], defaultDiskGB: currentDiskGB)
+    }
+
+    static func parseObject(_ body: [UInt8]) throws -> Object {
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+        } catch {
+            throw APIError(.badRequest, code: "malformed_json", message: "the body is not valid JSON")
+        }
+        guard case .object(let object) = root else { throw invalid("", "the body must be a JSON object") }
+        return object
+    }
+
+    static func parseResources(_ raw: JSONValue?, defaultDiskGB: Int) throws -> Resources {
+        guard case .object(let resourcesObject)? = raw else {
+            throw invalid("resources", "resources must be an object with cpu, memory_mb and disk_gb")
+        }
+        try refuseUnknown(resourcesObject, allowed: ["cpu", "memory_mb", "disk_gb"], at: "resources.")
+        let cpu = try number(resourcesObject, "cpu", at: "resources.")
+        let resources = Resources(
+            cpuMillis: cpu.isFinite && abs(cpu) < 1e6 ? Int((cpu * 1000).rounded()) : -1,
+            memoryMB: try integer(resourcesObject, "memory_mb", at: "resources."),
+            diskGB: try integer(resourcesObject, "disk_gb", at: "resources.", default: defaultDiskGB)
+        )
+        if let problem = WorkspaceValidation.resourcesProblem(resources) { throw invalid("resources", problem) }
+        return resources
     }
 
     static func parsePlacement(_ raw: JSONValue?, resources: Resources) throws -> PlacementRequest {

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Persistence
 import Secrets
+import Synchronization
 
 /// The tenant's workspace routes under `/v1/workspaces`.
 struct WorkspaceController {
@@ -20,12 +21,16 @@ struct WorkspaceController {
         group.post("workspaces/:id/start") { _, context in try await act(.start, context) }
         group.post("workspaces/:id/stop") { _, context in try await act(.stop, context) }
         group.post("workspaces/:id/restart") { _, context in try await act(.restart, context) }
+        group.post("workspaces/:id/resize") { request, context in try await resize(request, context) }
+        group.get("workspaces/:id/health") { _, context in try await health(context) }
+        group.post("workspaces/:id/activity") { _, context in try await activity(context) }
     }
 
     func create(_ request: Request, _ context: TenantRequestContext) async throws -> Response {
         let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        let wait = try Self.waitOption(request)
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else {
-            let (status, bytes) = try await createOnce(body, context)
+            let (status, bytes) = try await createOnce(body, wait: wait, context)
             return Self.replay(status: Int(status.code), body: bytes)
         }
         guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
@@ -50,7 +55,7 @@ struct WorkspaceController {
             case .claimed:
                 let status: HTTPResponse.Status, bytes: [UInt8]
                 do {
-                    (status, bytes) = try await createOnce(body, context)
+                    (status, bytes) = try await createOnce(body, wait: wait, context)
                 } catch let error as APIError {
                     // A refusal is a response too: the same request gets the same answer.
                     let encoded = try error.encodedBody()
@@ -72,23 +77,95 @@ struct WorkspaceController {
         return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
+    /// `?wait=running[&timeout=seconds]`: how long create may wait for the workspace to settle.
+    static func waitOption(_ request: Request) throws -> Duration? {
+        let query = request.uri.queryParameters
+        guard let wait = query["wait"] else {
+            if query["timeout"] != nil {
+                throw APIError(.badRequest, code: "validation_failed", message: "timeout needs wait=running", details: ["field": .string("timeout")])
+            }
+            return nil
+        }
+        guard wait == "running" else {
+            throw APIError(.badRequest, code: "validation_failed", message: "wait must be running", details: ["field": .string("wait")])
+        }
+        guard let text = query["timeout"] else { return .seconds(120) }
+        guard let seconds = Int(text), (1...600).contains(seconds) else {
+            throw APIError(.badRequest, code: "validation_failed", message: "timeout must be 1 to 600 seconds", details: ["field": .string("timeout")])
+        }
+        return .seconds(seconds)
+    }
+
     /// Creates the workspace and returns the response to send (and, with a key, to store).
-    func createOnce(_ body: [UInt8], _ context: TenantRequestContext) async throws -> (HTTPResponse.Status, [UInt8]) {
+    ///
+    /// Placement (quota, capacity, the name) is decided before answering, so refusals come back at
+    /// once. The container is then made in the background: without `wait` the answer is `202` with
+    /// the workspace `creating`; with `wait=running` it is `201` once the workspace is running or has
+    /// failed, or `202` if the timeout passes first. The work goes on either way; a process that dies
+    /// meanwhile leaves a `creating` row that the reconciler finishes or undoes.
+    func createOnce(_ body: [UInt8], wait: Duration?, _ context: TenantRequestContext) async throws -> (HTTPResponse.Status, [UInt8]) {
         let parsed = try CreateWorkspaceRequest.parse(body)
         let draft = WorkspaceDraft(
             tenantID: context.tenant, name: parsed.name, image: parsed.image, resources: parsed.resources,
             command: parsed.command, env: parsed.env, labels: parsed.labels, placement: parsed.placement
         )
+        let server: WorkspaceServer
         do {
-            _ = try await orchestrator.create(draft)
+            server = try await orchestrator.place(draft)
         } catch let error as PlacementError {
             throw Self.map(error)
-        } catch is DockerError {
-            // The workspace exists in `error` with the reason; show it.
         }
+        try await audit(context, "workspace.create", draft.id, [
+            "name": draft.name, "image": draft.image, "server": server.name,
+            "cpu": String(Double(draft.resources.cpuMillis) / 1000), "memory_mb": String(draft.resources.memoryMB), "disk_gb": String(draft.resources.diskGB),
+        ])
+        let orchestrator = orchestrator
+        // A failure is recorded on the workspace (status `error` with the reason), which is what the tenant sees.
+        let work = Task { _ = try? await orchestrator.provision(draft, on: server) }
+        if let wait { await Self.settle(work, within: wait) }
         let view = try await database.withTenant(context.tenant) { try await store.view(draft.id, in: $0) }
         guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
-        return (.created, try Self.encode(view))
+        let settled = view.status == WorkspaceStatus.running.rawValue || view.status == WorkspaceStatus.error.rawValue
+        return (settled && wait != nil ? .created : .accepted, try Self.encode(view))
+    }
+
+    /// Returns when `work` has finished or `limit` has passed, whichever is first; never cancels `work`.
+    static func settle(_ work: Task<Void, Never>, within limit: Duration) async {
+        let gate = Gate()
+        let timer = Task { try? await Task.sleep(for: limit); gate.open() }
+        Task { await work.value; gate.open() }
+        await withCheckedContinuation { gate.wait($0) }
+        timer.cancel()
+    }
+
+    /// Opens once; a waiter that arrives after it opened goes straight through.
+    final class Gate: Sendable {
+        private let state = Mutex<(opened: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+        func open() {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.opened = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+
+        func wait(_ continuation: CheckedContinuation<Void, Never>) {
+            let through = state.withLock { state -> Bool in
+                if state.opened { return true }
+                state.waiter = continuation
+                return false
+            }
+            if through { continuation.resume() }
+        }
+    }
+
+    /// Writes the audit row of a tenant mutation, in the tenant's own scope.
+    func audit(_ context: TenantRequestContext, _ action: String, _ workspace: WorkspaceID, _ details: [String: String] = [:]) async throws {
+        try await database.withTenant(context.tenant) { scope in
+            try await AuditStore().record(context.actor, action: action, tenant: context.tenant, target: ("workspace", workspace.description), details: details, in: scope)
+        }
     }
 
     func show(_ context: TenantRequestContext) async throws -> Response {
@@ -144,24 +221,77 @@ struct WorkspaceController {
     func act(_ action: WorkspaceAction, _ context: TenantRequestContext) async throws -> Response {
         let id = try Self.workspaceID(context)
         // Ownership first, in the tenant's own scope: another tenant's id is simply not found.
-        let owned = try await database.withTenant(context.tenant) { try await store.view(id, in: $0) } != nil
-        guard owned else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
-        do {
+        _ = try await owned(id, context)
+        try await perform(action, id, context) {
             switch action {
             case .start: try await orchestrator.start(id)
             case .stop: try await orchestrator.stop(id)
             case .restart: try await orchestrator.restart(id)
             case .delete: try await orchestrator.delete(id)
-            case .create: break
+            case .create, .resize: break
             }
+        }
+        if action == .delete { return Response(status: .noContent) }
+        return try Self.json(try await owned(id, context), status: .ok)
+    }
+
+    /// `POST /v1/workspaces/{id}/resize` with `{"resources": {"cpu", "memory_mb", "disk_gb"}}`.
+    func resize(_ request: Request, _ context: TenantRequestContext) async throws -> Response {
+        let id = try Self.workspaceID(context)
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        let current = try await owned(id, context)
+        let resources = try CreateWorkspaceRequest.parseResize(body, currentDiskGB: current.resources.disk_gb)
+        try await perform(.resize, id, context, details: [
+            "cpu": String(Double(resources.cpuMillis) / 1000), "memory_mb": String(resources.memoryMB),
+            "from_cpu": String(current.resources.cpu), "from_memory_mb": String(current.resources.memory_mb),
+        ]) {
+            try await orchestrator.resize(id, to: resources)
+        }
+        return try Self.json(try await owned(id, context), status: .ok)
+    }
+
+    /// `GET /v1/workspaces/{id}/health`: the container as its engine sees it now.
+    func health(_ context: TenantRequestContext) async throws -> Response {
+        let id = try Self.workspaceID(context)
+        _ = try await owned(id, context)
+        guard let report = try await orchestrator.health(id) else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
+        return try Self.json(report, status: .ok)
+    }
+
+    /// `POST /v1/workspaces/{id}/activity`: the tenant says the workspace is in use (idle detection).
+    /// A heartbeat, so it writes no audit row.
+    func activity(_ context: TenantRequestContext) async throws -> Response {
+        let id = try Self.workspaceID(context)
+        let touched = try await database.withTenant(context.tenant) { try await store.touch(id, in: $0) }
+        guard let touched else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
+        struct Activity: Encodable { let id: WorkspaceID; let last_activity_at: Date }
+        return try Self.json(Activity(id: id, last_activity_at: touched), status: .ok)
+    }
+
+    /// The tenant's own workspace; another tenant's id is simply not found (row-level security).
+    func owned(_ id: WorkspaceID, _ context: TenantRequestContext) async throws -> WorkspaceStore.View {
+        let view = try await database.withTenant(context.tenant) { try await store.view(id, in: $0) }
+        guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
+        return view
+    }
+
+    /// Runs a lifecycle call, maps its failures to API errors and audits what was carried out.
+    func perform(_ action: WorkspaceAction, _ id: WorkspaceID, _ context: TenantRequestContext, details: [String: String] = [:], _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
         } catch let error as OrchestrationError {
             switch error {
             case .notFound: throw APIError(.notFound, code: "not_found", message: "workspace not found")
             case .invalidState(let reason): throw APIError(.conflict, code: "invalid_state", message: reason)
             case .insufficientCapacity(let reason):
-                throw APIError(.conflict, code: "insufficient_capacity", message: "the workspace's server has no room to start it", details: ["reasons": .string(reason)])
+                throw APIError(.conflict, code: "insufficient_capacity", message: "the workspace's server has no room for it", details: ["reasons": .string(reason)])
+            case .unsupported(let reason): throw APIError(.unprocessableContent, code: "not_supported", message: reason)
             }
+        } catch let error as PlacementError {
+            throw Self.map(error)
         } catch let error as DockerError {
+            // Docker was asked: the attempt is part of the record, whatever came of it.
+            try await audit(context, "workspace.\(action.rawValue)", id, details.merging(["outcome": "failed"]) { $1 })
             // The container vanished behind our back: the workspace is now in error, which is a
             // state the tenant can act on (delete), not a server failure.
             if error.isNotFound {
@@ -169,10 +299,7 @@ struct WorkspaceController {
             }
             throw APIError(.badGateway, code: "workspace_server_error", message: error.description)
         }
-        if action == .delete { return Response(status: .noContent) }
-        let view = try await database.withTenant(context.tenant) { try await store.view(id, in: $0) }
-        guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
-        return try Self.json(view, status: .ok)
+        try await audit(context, "workspace.\(action.rawValue)", id, details)
     }
 
     static func map(_ error: PlacementError) -> APIError {

@@ -10,6 +10,8 @@ public enum OrchestrationError: Error, Sendable, Equatable {
     case invalidState(String)
     /// The workspace's server no longer has room to start it (`409 insufficient_capacity`).
     case insufficientCapacity(String)
+    /// The request is understood but cannot be carried out (`422`).
+    case unsupported(String)
 }
 
 /// The single entry point for every workspace lifecycle change.
@@ -41,7 +43,20 @@ public struct WorkspaceOrchestrator: Sendable {
     /// Places, creates and starts a workspace. On a Docker failure the container is removed, the
     /// reservation released and the workspace left in `error` with the reason; the error is rethrown.
     public func create(_ draft: WorkspaceDraft) async throws -> WorkspaceStore.Row {
-        let (server, _) = try await placement.reserve(draft)
+        let server = try await place(draft)
+        try await provision(draft, on: server)
+        return try await database.withSystem { try await workspaces.get(draft.id, in: $0)! }
+    }
+
+    /// The first half of a create: checks the quota, chooses a server, reserves on it and records
+    /// the workspace as `creating`. Refusals (quota, capacity, name) are thrown from here.
+    public func place(_ draft: WorkspaceDraft) async throws -> WorkspaceServer {
+        try await placement.reserve(draft).server
+    }
+
+    /// The second half: creates and starts the container on the server `place` chose. On failure
+    /// the container is removed, the reservation released and the workspace left in `error`.
+    public func provision(_ draft: WorkspaceDraft, on server: WorkspaceServer) async throws {
         var containerID: String?
         do {
             let client = try pool.client(for: server)
@@ -55,18 +70,23 @@ public struct WorkspaceOrchestrator: Sendable {
                 networkMode: server.connection.networkMode
             ))
             containerID = id
-            try await database.withSystem { scope in
+            let recorded = try await database.withSystem { scope in
                 try await workspaces.transition(draft.id, from: [.creating], to: .starting, reason: "container created", containerID: id, in: scope)
             }
+            guard recorded else {
+                // Deleted while it was being created: the delete found no container, so this one goes.
+                try? await client.removeContainer(id)
+                return
+            }
             try await client.startContainer(id)
+            // If a stop or delete came in meanwhile, it owns the workspace now and this changes nothing.
             try await database.withSystem { scope in
                 try await workspaces.transition(draft.id, from: [.starting], to: .running, reason: "container started", in: scope)
             }
         } catch {
-            await fail(draft.id, server: server, containerID: containerID, reason: "\(error)")
+            await fail(draft.id, from: [.creating, .starting], server: server, containerID: containerID, reason: "\(error)")
             throw error
         }
-        return try await database.withSystem { try await workspaces.get(draft.id, in: $0)! }
     }
 
     /// Stops the container and gives back CPU and memory (disk and the slot stay).
@@ -79,7 +99,7 @@ public struct WorkspaceOrchestrator: Sendable {
                 try await placement.release(id, compute: true, slot: false, in: scope)
             }
         } catch {
-            await fail(id, server: server, containerID: nil, reason: "\(error)", removeContainer: false)
+            await fail(id, from: [.stopping], server: server, containerID: nil, reason: "\(error)", removeContainer: false)
             throw error
         }
     }
@@ -109,7 +129,7 @@ public struct WorkspaceOrchestrator: Sendable {
                 try await workspaces.transition(id, from: [.starting], to: .running, reason: "container started", in: scope)
             }
         } catch {
-            await fail(id, server: server, containerID: nil, reason: "\(error)", removeContainer: false)
+            await fail(id, from: [.starting], server: server, containerID: nil, reason: "\(error)", removeContainer: false)
             throw error
         }
     }
@@ -123,7 +143,7 @@ public struct WorkspaceOrchestrator: Sendable {
                 try await workspaces.transition(id, from: [.starting], to: .running, reason: "container restarted", in: scope)
             }
         } catch {
-            await fail(id, server: server, containerID: nil, reason: "\(error)", removeContainer: false)
+            await fail(id, from: [.starting], server: server, containerID: nil, reason: "\(error)", removeContainer: false)
             throw error
         }
     }
@@ -145,8 +165,41 @@ public struct WorkspaceOrchestrator: Sendable {
                 try await workspaces.transition(id, from: [.deleting], to: .deleted, reason: "container removed", in: scope)
             }
         } catch {
-            await fail(id, server: server, containerID: nil, reason: "\(error)", removeContainer: false)
+            await fail(id, from: [.deleting], server: server, containerID: nil, reason: "\(error)", removeContainer: false)
             throw error
+        }
+    }
+
+    /// Changes a running or stopped workspace's CPU and memory in place, on its own server.
+    ///
+    /// Everything happens in one transaction that holds the workspace's row lock: the quota check,
+    /// the change of the server's reservation (only for a workspace that holds compute), the row,
+    /// the usage interval and the container's limits (`docker update`). When Docker refuses, the
+    /// transaction rolls back and the workspace is exactly as it was.
+    public func resize(_ id: WorkspaceID, to resources: Resources) async throws {
+        try await database.withSystem { scope in
+            guard let row = try await workspaces.lock(id, in: scope), row.status != .deleted,
+                let serverID = row.serverID, let server = try await servers.get(serverID, in: scope)
+            else { throw OrchestrationError.notFound }
+            if let refusal = WorkspaceLifecycle.refusal(of: .resize, in: row.status) { throw OrchestrationError.invalidState(refusal) }
+            guard resources.diskGB == row.resources.diskGB else {
+                throw OrchestrationError.unsupported("disk_gb cannot change on an existing workspace (Docker cannot resize a container's storage)")
+            }
+            if resources == row.resources { return }
+            try await placement.checkQuota(row.tenantID, requesting: resources, replacing: id, in: scope)
+            if row.holdsCompute, try await !placement.adjustCompute(of: id, on: serverID, from: row.resources, to: resources, in: scope) {
+                var larger = resources
+                larger.cpuMillis = max(0, resources.cpuMillis - row.resources.cpuMillis)
+                larger.memoryMB = max(0, resources.memoryMB - row.resources.memoryMB)
+                larger.diskGB = 0
+                let reasons = Placement.exclusionReasons(server, resources: larger, constraints: [])
+                throw OrchestrationError.insufficientCapacity(reasons.isEmpty ? "the server has no room for the larger size" : reasons.joined(separator: "; "))
+            }
+            try await workspaces.resize(id, to: resources, in: scope)
+            try await UsageIntervals.roll(id, in: scope)
+            if let container = row.containerID {
+                try await pool.client(for: server).updateContainer(container, resources: ContainerResources(cpuMillis: resources.cpuMillis, memoryMB: resources.memoryMB))
+            }
         }
     }
 
@@ -162,18 +215,21 @@ public struct WorkspaceOrchestrator: Sendable {
         }
     }
 
-    /// Leaves the workspace in `error` with `reason`; after a failed create, also removes the
-    /// container and releases the whole reservation, so nothing is left half-done.
-    private func fail(_ id: WorkspaceID, server: WorkspaceServer, containerID: String?, reason: String, removeContainer: Bool = true) async {
+    /// Leaves the workspace in `error` with `reason`, if it is still in one of the statuses `from`
+    /// that the failed operation put it in (a delete or stop that came in meanwhile owns it now).
+    /// After a failed create, also removes the container and releases the whole reservation, so
+    /// nothing is left half-done.
+    private func fail(
+        _ id: WorkspaceID, from: Set<WorkspaceStatus>, server: WorkspaceServer, containerID: String?, reason: String, removeContainer: Bool = true
+    ) async {
         if removeContainer, let containerID, let client = try? pool.client(for: server) {
             try? await client.removeContainer(containerID)
         }
         do {
             try await database.withSystem { scope in
-                let all = Set(WorkspaceStatus.allCases).subtracting([.deleted, .error])
                 // A removed container is forgotten, so nothing later tries to start it.
-                try await workspaces.transition(id, from: all, to: .error, clearContainer: removeContainer && containerID != nil, error: reason, in: scope)
-                try await placement.release(id, compute: true, slot: removeContainer, in: scope)
+                let moved = try await workspaces.transition(id, from: from, to: .error, clearContainer: removeContainer && containerID != nil, error: reason, in: scope)
+                if moved { try await placement.release(id, compute: true, slot: removeContainer, in: scope) }
             }
         } catch {
             // The reconciler finds rows stuck in a transient status and finishes the job.

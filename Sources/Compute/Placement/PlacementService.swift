@@ -150,21 +150,43 @@ public struct PlacementService: Sendable {
     }
 
     private func checkQuota(_ draft: WorkspaceDraft, in scope: SystemScope) async throws {
-        // Locking the tenant row serialises one tenant's creates, so the sum below cannot go stale.
-        guard let tenant = try await TenantStore().lock(draft.tenantID, in: scope) else {
+        try await checkQuota(draft.tenantID, requesting: draft.resources, replacing: nil, in: scope)
+    }
+
+    /// Refuses with `quotaExceeded` unless the tenant's live workspaces, with `replacing` (if any)
+    /// counted at `resources` instead of its current size, or plus one more of that size, fit its quota.
+    /// Locking the tenant row serialises one tenant's creates and resizes, so the sum cannot go stale.
+    public func checkQuota(_ tenantID: TenantID, requesting resources: Resources, replacing: WorkspaceID?, in scope: SystemScope) async throws {
+        guard let tenant = try await TenantStore().lock(tenantID, in: scope) else {
             throw PostgresError(code: .foreignKeyViolation, message: "no such tenant")
         }
         let held = try await scope.first("""
             SELECT count(*) AS n, coalesce(sum(cpu) * 1000, 0)::bigint AS cpu, coalesce(sum(memory_mb), 0)::bigint AS mem
-            FROM workspaces WHERE tenant_id = \(draft.tenantID) AND status NOT IN ('deleted', 'error', 'stopped')
+            FROM workspaces WHERE tenant_id = \(tenantID) AND status NOT IN ('deleted', 'error', 'stopped')
+                AND id IS DISTINCT FROM \(replacing)
             """)!
         let usage = QuotaUsage(workspaces: try held.decode("n"), cpuMillis: try held.decode("cpu"), memoryMB: try held.decode("mem"))
         let quota = tenant.quota
-        if usage.workspaces + 1 > quota.maxWorkspaces || usage.cpuMillis + draft.resources.cpuMillis > quota.maxCPUMillis
-            || usage.memoryMB + draft.resources.memoryMB > quota.maxMemoryMB
+        let adding = replacing == nil ? 1 : 0
+        if usage.workspaces + adding > quota.maxWorkspaces || usage.cpuMillis + resources.cpuMillis > quota.maxCPUMillis
+            || usage.memoryMB + resources.memoryMB > quota.maxMemoryMB
         {
-            throw PlacementError.quotaExceeded(usage, requested: draft.resources, quota: quota)
+            throw PlacementError.quotaExceeded(usage, requested: resources, quota: quota)
         }
+    }
+
+    /// Moves a workspace's CPU and memory reservation on `server` from `old` to `new`, only if the
+    /// server still has room for the difference; `false` (changing nothing) when it has not.
+    public func adjustCompute(of workspace: WorkspaceID, on server: ServerID, from old: Resources, to new: Resources, in scope: SystemScope) async throws -> Bool {
+        let cpu = new.cpuMillis - old.cpuMillis, memory = new.memoryMB - old.memoryMB
+        return try await scope.execute("""
+            UPDATE workspace_servers SET
+                current_cpu_used = current_cpu_used + \(cpu)::numeric / 1000,
+                current_memory_used_mb = current_memory_used_mb + \(memory), updated_at = now()
+            WHERE id = \(server)
+                AND current_cpu_used + \(cpu)::numeric / 1000 <= total_cpu
+                AND current_memory_used_mb + \(memory) <= total_memory_mb
+            """).affectedRows == 1
     }
 
     private func insertWorkspace(_ draft: WorkspaceDraft, on server: ServerID, in scope: SystemScope) async throws {

@@ -5,7 +5,7 @@ public enum WorkspaceStatus: String, Sendable, Codable, CaseIterable {
 
 /// What a caller asks of a workspace.
 public enum WorkspaceAction: String, Sendable, Codable, CaseIterable {
-    case create, start, stop, restart, delete
+    case create, start, stop, restart, delete, resize
 }
 
 /// The lifecycle state machine: which status may follow which. Pure; the orchestrator obeys it.
@@ -35,6 +35,8 @@ public enum WorkspaceLifecycle {
         case .stop: [.running, .starting]
         case .restart: [.running]
         case .delete: [.pending, .creating, .starting, .running, .stopping, .stopped, .error]
+        // Resizing changes limits in place; a workspace in motion is asked again later.
+        case .resize: [.running, .stopped]
         }
     }
 

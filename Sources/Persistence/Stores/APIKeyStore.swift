@@ -11,6 +11,8 @@ public struct APIKeyStore: Sendable {
     public struct Credential: Sendable {
         public let record: APIKeyRecord
         public let hash: [UInt8]
+        /// `false` when the key's tenant is suspended.
+        public let tenantActive: Bool
     }
 
     public func insert(
@@ -29,9 +31,16 @@ public struct APIKeyStore: Sendable {
     /// hence the system scope.
     public func credential(prefix: String, in scope: SystemScope) async throws -> Credential? {
         guard let row = try await scope.first(
-            "SELECT \(unsafeRaw: Self.columns), key_hash FROM api_keys WHERE prefix = \(prefix)"
+            """
+            SELECT \(unsafeRaw: Self.columns), key_hash,
+                (SELECT status = 'active' FROM tenants WHERE tenants.id = api_keys.tenant_id) AS tenant_active
+            FROM api_keys WHERE prefix = \(prefix)
+            """
         ) else { return nil }
-        return Credential(record: try Self.decode(row), hash: try row.decode("key_hash", as: PostgresBytes.self).bytes)
+        return Credential(
+            record: try Self.decode(row), hash: try row.decode("key_hash", as: PostgresBytes.self).bytes,
+            tenantActive: try row.decode("tenant_active")
+        )
     }
 
     public func list(tenantID: TenantID, in scope: SystemScope) async throws -> [APIKeyRecord] {

@@ -71,6 +71,22 @@ public struct WorkspaceStore: Sendable {
         return true
     }
 
+    /// Sets the workspace's size (the caller has adjusted the server's reservation).
+    public func resize(_ id: WorkspaceID, to resources: Resources, in scope: SystemScope) async throws {
+        try await scope.execute("""
+            UPDATE workspaces SET cpu = \(resources.cpuMillis)::numeric / 1000, memory_mb = \(resources.memoryMB),
+                disk_gb = \(resources.diskGB), updated_at = now()
+            WHERE id = \(id)
+            """)
+    }
+
+    /// Records that the tenant used the workspace now (for idle detection).
+    public func touch(_ id: WorkspaceID, in scope: TenantScope) async throws -> Date? {
+        try await scope.first("""
+            UPDATE workspaces SET last_activity_at = now() WHERE id = \(id) AND status <> 'deleted' RETURNING last_activity_at
+            """)?.decode("last_activity_at", as: Date.self)
+    }
+
     /// The events of a workspace, oldest first.
     public func events(_ id: WorkspaceID, in scope: SystemScope) async throws -> [(from: WorkspaceStatus?, to: WorkspaceStatus)] {
         try await scope.execute("SELECT from_status, to_status FROM workspace_events WHERE workspace_id = \(id) ORDER BY id").map { row in
