@@ -7,15 +7,16 @@ import Testing
 
 @Suite struct ServerRegistrationTests {
     @Test func parsesTheLocalFleetList() throws {
+        let certs = try TestEnvironment.require("BERTH_TEST_DOCKER_CERTS") + "/client"
         let json = """
             [{"name":"ws-local-1","host":"127.0.0.1","docker_port":23751,"tls_enabled":false,"total_cpu":2.5,"total_memory_mb":4096,"total_disk_gb":20,"max_workspaces":20,"labels":{"region":"eu","gpu":true}},
-             {"name":"ws-eu-1","host":"10.0.0.7","docker_port":2376,"tls_enabled":true,"cert_path":"/etc/berth/ws-eu-1"}]
+             {"name":"ws-eu-1","host":"10.0.0.7","docker_port":2376,"tls_enabled":true,"cert_path":"\(certs)"}]
             """
         let parsed = try ServerRegistrations.parse(json)
         #expect(parsed.count == 2)
         #expect(parsed[0].capacity == Capacity(cpuMillis: 2500, memoryMB: 4096, diskGB: 20, workspaces: 20))
         #expect(parsed[0].labels == ["region": .string("eu"), "gpu": .bool(true)])
-        #expect(parsed[1].connection.tlsEnabled && parsed[1].connection.certPath == "/etc/berth/ws-eu-1")
+        #expect(parsed[1].connection.tlsEnabled && parsed[1].connection.certPath == certs)
         #expect(parsed[1].capacity == ServerRegistrations.defaultCapacity)
     }
 
@@ -28,6 +29,7 @@ import Testing
         ("[{\"name\":\"a\",\"host\":\"127.0.0.1\"},{\"name\":\"a\",\"host\":\"127.0.0.1\"}]", "appears twice"),
         ("[{\"name\":\"a\",\"host\":\"127.0.0.1\",\"docker_port\":\"x\"}]", "wrong type"),
         ("[{\"name\":\"a\",\"host\":\"127.0.0.1\",\"tls_enabled\":true}]", "cert_path"),
+        ("[{\"name\":\"a\",\"host\":\"127.0.0.1\",\"tls_enabled\":true,\"cert_path\":\"/etc/berth/none\"}]", "is not a folder"),
     ])
     func refusesBadEntriesNamingTheProblem(_ json: String, _ expected: String) {
         do {

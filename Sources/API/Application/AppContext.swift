@@ -2,15 +2,26 @@ import Compute
 import Hummingbird
 import Persistence
 
-/// What every route may use: the database, the migration state and the orchestrator.
+/// What every route may use: the database, the migration state and, for the tenant and admin
+/// APIs, the orchestrator, placement, the Docker clients and the admin token.
 public struct AppServices: Sendable {
     public let database: Database
     public let migrator: Migrator
     public let orchestrator: WorkspaceOrchestrator?
+    public let placement: PlacementService?
+    public let pool: DockerServerPool?
+    /// `nil` turns the admin API off (`503 admin_disabled`).
+    public let adminToken: AdminToken?
 
-    public init(database: Database, migrator: Migrator, orchestrator: WorkspaceOrchestrator? = nil) {
+    public init(
+        database: Database, migrator: Migrator, orchestrator: WorkspaceOrchestrator? = nil,
+        placement: PlacementService? = nil, pool: DockerServerPool? = nil, adminToken: AdminToken? = nil
+    ) {
         self.database = database
         self.migrator = migrator
         self.orchestrator = orchestrator
+        self.placement = placement
+        self.pool = pool
+        self.adminToken = adminToken
     }
 }

@@ -16,5 +16,13 @@ public func buildApplication(
             .group(context: TenantRequestContext.self)
         WorkspaceController(database: services.database, orchestrator: orchestrator).addRoutes(to: tenant)
     }
+    if let pool = services.pool, let placement = services.placement {
+        let admin = router.group("admin")
+            .add(middleware: AdminAuthMiddleware(token: services.adminToken, database: services.database))
+            .group(context: AdminRequestContext.self)
+        AdminServersController(database: services.database, pool: pool).addRoutes(to: admin)
+        AdminTenantsController(database: services.database).addRoutes(to: admin)
+        AdminFleetController(database: services.database, placement: placement).addRoutes(to: admin)
+    }
     return Application(router: router, configuration: configuration, logger: logger)
 }

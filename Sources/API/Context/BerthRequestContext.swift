@@ -11,6 +11,8 @@ public struct BerthRequestContext: RequestContext {
     public var tenant: TenantID?
     /// The key the tenant authenticated with (never the secret: its id).
     public var apiKey: APIKeyID?
+    /// Set by the admin middleware, or by the panel's session check.
+    public var isAdmin = false
 
     public init(source: Source) {
         coreContext = .init(source: source)
@@ -39,6 +41,20 @@ public struct TenantRequestContext: ChildRequestContext {
 
     /// Who the audit log names for this request.
     var actor: AuditStore.Actor { .tenant(apiKey) }
+
+    public var maxUploadSize: Int { 1 << 20 }
+}
+
+/// The context of admin routes: only an authenticated admin gets one.
+public struct AdminRequestContext: ChildRequestContext {
+    public var coreContext: CoreRequestContextStorage
+
+    public init(context: BerthRequestContext) throws {
+        guard context.isAdmin else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "missing or invalid admin token")
+        }
+        self.coreContext = context.coreContext
+    }
 
     public var maxUploadSize: Int { 1 << 20 }
 }

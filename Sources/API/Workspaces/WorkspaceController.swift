@@ -71,11 +71,7 @@ struct WorkspaceController {
         }
     }
 
-    static func replay(status: Int, body: [UInt8]) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
+    static func replay(status: Int, body: [UInt8]) -> Response { JSONResponse.raw(status: status, body: body) }
 
     /// `?wait=running[&timeout=seconds]`: how long create may wait for the workspace to settle.
     static func waitOption(_ request: Request) throws -> Duration? {
@@ -329,16 +325,9 @@ struct WorkspaceController {
         return id
     }
 
-    static func encode(_ value: some Encodable) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return Array(try encoder.encode(value))
-    }
+    static func encode(_ value: some Encodable) throws -> [UInt8] { try JSONResponse.encode(value) }
 
-    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
-        replay(status: Int(status.code), body: try encode(value))
-    }
+    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response { try JSONResponse.make(value, status: status) }
 
     static func encodeCursor(_ date: Date, _ id: WorkspaceID) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())

@@ -141,7 +141,7 @@ public struct PlacementService: Sendable {
                 current_disk_used_gb = current_disk_used_gb + \(r.diskGB),
                 current_workspaces = current_workspaces + 1,
                 updated_at = now()
-            WHERE id = \(server) AND status = 'healthy' AND schedulable = 'active'
+            WHERE id = \(server) AND status = 'healthy' AND schedulable = 'active' AND removed_at IS NULL
                 AND current_cpu_used + \(r.cpuMillis)::numeric / 1000 <= total_cpu
                 AND current_memory_used_mb + \(r.memoryMB) <= total_memory_mb
                 AND current_disk_used_gb + \(r.diskGB) <= total_disk_gb

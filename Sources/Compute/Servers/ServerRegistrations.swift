@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Persistence
+import Secrets
 
 /// Parses `BERTH_WORKSPACE_SERVERS`: a JSON list of servers to register (upsert by name) at start.
 public enum ServerRegistrations {
@@ -48,30 +49,49 @@ public enum ServerRegistrations {
         var result: [WorkspaceServerStore.Registration] = []
         for (index, entry) in entries.enumerated() {
             let label = "BERTH_WORKSPACE_SERVERS[\(index)]"
-            if let unknown = raw[index].keys.first(where: { !Entry.known.contains($0) }) {
-                throw Invalid(description: "\(label): unknown field \(unknown)")
-            }
-            if let problem = ServerName.problem(with: entry.name) { throw Invalid(description: "\(label): \(problem)") }
+            let registration = try validate(entry, keys: Set(raw[index].keys), label: label)
             guard seen.insert(entry.name).inserted else { throw Invalid(description: "\(label): name \(entry.name) appears twice") }
-            let tls = entry.tls_enabled ?? false
-            let connection = ServerConnection(
-                host: entry.host, dockerPort: entry.docker_port ?? (tls ? 2376 : 2375), tlsEnabled: tls,
-                certPath: entry.cert_path, socketPath: entry.socket_path, insecure: entry.insecure ?? false,
-                networkMode: entry.network_mode ?? "host"
-            )
-            if let problem = connection.problem { throw Invalid(description: "\(label) (\(entry.name)): \(problem)") }
-            let capacity = Capacity(
-                cpuMillis: entry.total_cpu.map { Int(($0 * 1000).rounded()) } ?? defaultCapacity.cpuMillis,
-                memoryMB: entry.total_memory_mb ?? defaultCapacity.memoryMB,
-                diskGB: entry.total_disk_gb ?? defaultCapacity.diskGB,
-                workspaces: entry.max_workspaces ?? defaultCapacity.workspaces
-            )
-            guard capacity.cpuMillis > 0, capacity.memoryMB > 0, capacity.diskGB >= 0, capacity.workspaces > 0 else {
-                throw Invalid(description: "\(label) (\(entry.name)): capacity must be positive")
-            }
-            result.append(.init(name: entry.name, connection: connection, capacity: capacity, labels: entry.labels ?? [:]))
+            result.append(registration)
         }
         return result
+    }
+
+    /// One server, as `POST /admin/servers` takes it: the same fields and rules as an entry of the list.
+    public static func parseServer(_ body: [UInt8]) throws(Invalid) -> WorkspaceServerStore.Registration {
+        let data = Data(body)
+        guard let raw = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw Invalid(description: "the body must be a JSON object")
+        }
+        let entry: Entry
+        do {
+            entry = try JSONDecoder().decode(Entry.self, from: data)
+        } catch {
+            throw Invalid(description: Self.describe(error))
+        }
+        return try validate(entry, keys: Set(raw.keys), label: nil)
+    }
+
+    static func validate(_ entry: Entry, keys: Set<String>, label: String?) throws(Invalid) -> WorkspaceServerStore.Registration {
+        func invalid(_ message: String) -> Invalid { Invalid(description: label.map { "\($0): \(message)" } ?? message) }
+        if let unknown = keys.sorted().first(where: { !Entry.known.contains($0) }) { throw invalid("unknown field \(unknown)") }
+        if let problem = ServerName.problem(with: entry.name) { throw invalid(problem) }
+        let tls = entry.tls_enabled ?? false
+        let connection = ServerConnection(
+            host: entry.host, dockerPort: entry.docker_port ?? (tls ? 2376 : 2375), tlsEnabled: tls,
+            certPath: entry.cert_path, socketPath: entry.socket_path, insecure: entry.insecure ?? false,
+            networkMode: entry.network_mode ?? "host"
+        )
+        if let problem = connection.problem { throw invalid("\(entry.name): \(problem)") }
+        if tls, let folder = entry.cert_path, let problem = CertificateFolder.problem(at: folder) { throw invalid("\(entry.name): \(problem)") }
+        let capacity = Capacity(
+            cpuMillis: entry.total_cpu.map { $0.isFinite && abs($0) < 1e6 ? Int(($0 * 1000).rounded()) : -1 } ?? defaultCapacity.cpuMillis,
+            memoryMB: entry.total_memory_mb ?? defaultCapacity.memoryMB,
+            diskGB: entry.total_disk_gb ?? defaultCapacity.diskGB,
+            workspaces: entry.max_workspaces ?? defaultCapacity.workspaces
+        )
+        if let problem = capacity.problem { throw invalid("\(entry.name): \(problem)") }
+        if let problem = ServerName.labelsProblem(entry.labels ?? [:]) { throw invalid("\(entry.name): \(problem)") }
+        return .init(name: entry.name, connection: connection, capacity: capacity, labels: entry.labels ?? [:])
     }
 
     static func describe(_ error: any Error) -> String {

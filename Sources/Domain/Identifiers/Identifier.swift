@@ -56,3 +56,9 @@ public struct WorkspaceID: Identifier {
     public let rawValue: UUID
     public init(rawValue: UUID) { self.rawValue = rawValue }
 }
+
+/// Identifies a price plan.
+public struct PricePlanID: Identifier {
+    public let rawValue: UUID
+    public init(rawValue: UUID) { self.rawValue = rawValue }
+}

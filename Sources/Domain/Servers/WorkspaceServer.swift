@@ -86,7 +86,7 @@ public struct ServerConnection: Sendable, Equatable, Codable {
     /// itself since Engine 27, Berth refuses it to a non-loopback host unless marked insecure.
     public var problem: String? {
         if host.isEmpty || host.count > 255 { return "host must be 1 to 255 characters" }
-        if host.contains(where: { $0.isWhitespace || $0 == "/" || $0 == "@" }) { return "host must be a hostname or IP address" }
+        if !host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]_".contains($0)) }) { return "host must be a hostname or IP address" }
         if socketPath == nil, !(1...65535).contains(dockerPort) { return "docker_port must be from 1 to 65535" }
         if tlsEnabled, (certPath ?? "").isEmpty { return "tls_enabled needs cert_path (a folder with ca.pem, cert.pem, key.pem)" }
         if !["host", "none", "bridge"].contains(networkMode) { return "network_mode must be host, none or bridge" }

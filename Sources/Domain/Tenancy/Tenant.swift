@@ -6,6 +6,8 @@ public struct Tenant: Sendable, Equatable, Codable {
     public var name: String
     public var status: Status
     public var quota: Quota
+    /// The plan usage is rated with; none rates at zero.
+    public var pricePlanID: PricePlanID?
     public var createdAt: Date
 
     /// Whether a tenant may act.
@@ -14,11 +16,12 @@ public struct Tenant: Sendable, Equatable, Codable {
         case suspended
     }
 
-    public init(id: TenantID, name: String, status: Status, quota: Quota, createdAt: Date) {
+    public init(id: TenantID, name: String, status: Status, quota: Quota, pricePlanID: PricePlanID? = nil, createdAt: Date) {
         self.id = id
         self.name = name
         self.status = status
         self.quota = quota
+        self.pricePlanID = pricePlanID
         self.createdAt = createdAt
     }
 }

@@ -240,3 +240,4 @@ extension TenantID: PostgresEncodable, PostgresNonNullDecodable {}
 extension APIKeyID: PostgresEncodable, PostgresNonNullDecodable {}
 extension ServerID: PostgresEncodable, PostgresNonNullDecodable {}
 extension WorkspaceID: PostgresEncodable, PostgresNonNullDecodable {}
+extension PricePlanID: PostgresEncodable, PostgresNonNullDecodable {}

@@ -5,13 +5,13 @@ import Foundation
 public struct TenantStore: Sendable {
     public init() {}
 
-    static let columns = "id, name, status, max_workspaces, (max_cpu * 1000)::bigint AS max_cpu_millis, max_memory_mb, created_at"
+    static let columns = "id, name, status, max_workspaces, (max_cpu * 1000)::bigint AS max_cpu_millis, max_memory_mb, price_plan_id, created_at"
 
     /// Creates a tenant; a taken name surfaces as `unique_violation`.
-    public func create(name: String, quota: Quota, in scope: SystemScope) async throws -> Tenant {
+    public func create(name: String, quota: Quota, pricePlan: PricePlanID? = nil, in scope: SystemScope) async throws -> Tenant {
         let row = try await scope.first("""
-            INSERT INTO tenants (name, max_workspaces, max_cpu, max_memory_mb)
-            VALUES (\(name), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB))
+            INSERT INTO tenants (name, max_workspaces, max_cpu, max_memory_mb, price_plan_id)
+            VALUES (\(name), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB), \(pricePlan))
             RETURNING \(unsafeRaw: Self.columns)
             """)
         guard let row else { throw PostgresError(code: .other, message: "insert returned no row") }
@@ -40,8 +40,19 @@ public struct TenantStore: Sendable {
     public func list(after afterName: String?, limit: Int, in scope: SystemScope) async throws -> [Tenant] {
         try await scope.execute("""
             SELECT \(unsafeRaw: Self.columns) FROM tenants
-            WHERE \(afterName) IS NULL OR name > \(afterName)
+            WHERE \(afterName)::text IS NULL OR name > \(afterName)
             ORDER BY name LIMIT \(limit)
+            """).map(Self.decode)
+    }
+
+    /// Sets status, quota and price plan; an unknown plan surfaces as `foreign_key_violation`.
+    public func update(_ id: TenantID, status: Tenant.Status, quota: Quota, pricePlan: PricePlanID?, in scope: SystemScope) async throws -> Tenant? {
+        try await scope.first("""
+            UPDATE tenants SET status = \(status.rawValue), max_workspaces = \(quota.maxWorkspaces),
+                max_cpu = \(quota.maxCPUMillis)::numeric / 1000, max_memory_mb = \(quota.maxMemoryMB),
+                price_plan_id = \(pricePlan), updated_at = now()
+            WHERE id = \(id)
+            RETURNING \(unsafeRaw: Self.columns)
             """).map(Self.decode)
     }
 
@@ -55,6 +66,7 @@ public struct TenantStore: Sendable {
                 maxCPUMillis: try row.decode("max_cpu_millis"),
                 maxMemoryMB: try row.decode("max_memory_mb")
             ),
+            pricePlanID: try row.decode("price_plan_id"),
             createdAt: try row.decode("created_at")
         )
     }

@@ -28,34 +28,77 @@ public struct WorkspaceServerStore: Sendable {
         }
     }
 
-    /// Inserts, or updates the server of the same name (connection, capacity and labels only:
+    /// Inserts, or updates the live server of the same name (connection, capacity and labels only:
     /// health and reservations are left as they are).
     public func upsert(_ registration: Registration, in scope: SystemScope) async throws -> WorkspaceServer {
+        try await write(registration, replacing: true, in: scope)
+    }
+
+    /// A new server; a live server of the same name surfaces as `unique_violation`.
+    public func insert(_ registration: Registration, in scope: SystemScope) async throws -> WorkspaceServer {
+        try await write(registration, replacing: false, in: scope)
+    }
+
+    private func write(_ registration: Registration, replacing: Bool, in scope: SystemScope) async throws -> WorkspaceServer {
         let c = registration.connection
+        let onConflict = replacing ? """
+            ON CONFLICT (name) WHERE removed_at IS NULL DO UPDATE SET
+                host = excluded.host, docker_port = excluded.docker_port, tls_enabled = excluded.tls_enabled,
+                cert_path = excluded.cert_path, socket_path = excluded.socket_path, insecure = excluded.insecure,
+                network_mode = excluded.network_mode, total_cpu = excluded.total_cpu, total_memory_mb = excluded.total_memory_mb,
+                total_disk_gb = excluded.total_disk_gb, max_workspaces = excluded.max_workspaces, labels = excluded.labels,
+                updated_at = now()
+            """ : ""
         let row = try await scope.first("""
             INSERT INTO workspace_servers (name, host, docker_port, tls_enabled, cert_path, socket_path, insecure, network_mode,
                 total_cpu, total_memory_mb, total_disk_gb, max_workspaces, labels)
             VALUES (\(registration.name), \(c.host), \(c.dockerPort), \(c.tlsEnabled), \(c.certPath), \(c.socketPath), \(c.insecure),
                 \(c.networkMode), \(registration.capacity.cpuMillis)::numeric / 1000, \(registration.capacity.memoryMB),
                 \(registration.capacity.diskGB), \(registration.capacity.workspaces), \(PostgresJSON(registration.labels))::jsonb)
-            ON CONFLICT (name) DO UPDATE SET
-                host = excluded.host, docker_port = excluded.docker_port, tls_enabled = excluded.tls_enabled,
-                cert_path = excluded.cert_path, socket_path = excluded.socket_path, insecure = excluded.insecure,
-                network_mode = excluded.network_mode, total_cpu = excluded.total_cpu, total_memory_mb = excluded.total_memory_mb,
-                total_disk_gb = excluded.total_disk_gb, max_workspaces = excluded.max_workspaces, labels = excluded.labels,
-                updated_at = now()
+            \(unsafeRaw: onConflict)
             RETURNING \(unsafeRaw: Self.columns)
             """)
-        guard let row else { throw PostgresError(code: .other, message: "upsert returned no row") }
+        guard let row else { throw PostgresError(code: .other, message: "insert returned no row") }
         return try Self.decode(row)
     }
 
     public func list(in scope: SystemScope) async throws -> [WorkspaceServer] {
-        try await scope.execute("SELECT \(unsafeRaw: Self.columns) FROM workspace_servers ORDER BY name").map(Self.decode)
+        try await scope.execute("SELECT \(unsafeRaw: Self.columns) FROM workspace_servers WHERE removed_at IS NULL ORDER BY name").map(Self.decode)
     }
 
     public func get(_ id: ServerID, in scope: SystemScope) async throws -> WorkspaceServer? {
-        try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM workspace_servers WHERE id = \(id)").map(Self.decode)
+        try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM workspace_servers WHERE id = \(id) AND removed_at IS NULL").map(Self.decode)
+    }
+
+    /// Sets capacity and labels. A capacity below what is reserved surfaces as `check_violation`.
+    public func update(_ id: ServerID, capacity: Capacity, labels: [String: LabelValue], in scope: SystemScope) async throws -> WorkspaceServer? {
+        try await scope.first("""
+            UPDATE workspace_servers SET total_cpu = \(capacity.cpuMillis)::numeric / 1000, total_memory_mb = \(capacity.memoryMB),
+                total_disk_gb = \(capacity.diskGB), max_workspaces = \(capacity.workspaces), labels = \(PostgresJSON(labels))::jsonb,
+                updated_at = now()
+            WHERE id = \(id) AND removed_at IS NULL
+            RETURNING \(unsafeRaw: Self.columns)
+            """).map(Self.decode)
+    }
+
+    /// Cordons, drains or re-activates a server for placement.
+    public func setSchedulable(_ id: ServerID, _ state: WorkspaceServer.Schedulable, in scope: SystemScope) async throws -> WorkspaceServer? {
+        try await scope.first("""
+            UPDATE workspace_servers SET schedulable = \(state.rawValue), updated_at = now()
+            WHERE id = \(id) AND removed_at IS NULL
+            RETURNING \(unsafeRaw: Self.columns)
+            """).map(Self.decode)
+    }
+
+    /// Marks the server removed, only while nothing is placed on it: `current_workspaces` is on the
+    /// server's own row, so a reservation racing with the removal either lands first (and the removal
+    /// matches nothing) or finds the server removed. Returns `false` when it was not removed.
+    public func remove(_ id: ServerID, in scope: SystemScope) async throws -> Bool {
+        try await scope.execute("""
+            UPDATE workspace_servers SET removed_at = now(), schedulable = 'cordoned', health_lease_owner = NULL,
+                health_lease_until = NULL, updated_at = now()
+            WHERE id = \(id) AND removed_at IS NULL AND current_workspaces = 0
+            """).affectedRows == 1
     }
 
     /// Claims every server whose health lease is free, expired or already ours, for `lease`.
@@ -63,7 +106,7 @@ public struct WorkspaceServerStore: Sendable {
         let seconds = lease.inSeconds
         return try await scope.execute("""
             UPDATE workspace_servers SET health_lease_owner = \(owner), health_lease_until = now() + make_interval(secs => \(seconds))
-            WHERE health_lease_until IS NULL OR health_lease_until < now() OR health_lease_owner = \(owner)
+            WHERE removed_at IS NULL AND (health_lease_until IS NULL OR health_lease_until < now() OR health_lease_owner = \(owner))
             RETURNING \(unsafeRaw: Self.columns)
             """).map(Self.decode)
     }

@@ -36,7 +36,14 @@ struct Serve: AsyncParsableCommand {
 
         let interval: Double
         let registrations: [WorkspaceServerStore.Registration]
+        let adminToken: AdminToken?
         do {
+            adminToken = try env.value("BERTH_ADMIN_TOKEN").map { token in
+                guard let parsed = AdminToken(token), token.count >= 16 else {
+                    throw ConfigurationError("BERTH_ADMIN_TOKEN must be at least 16 characters")
+                }
+                return parsed
+            }
             interval = try healthInterval ?? env.value("BERTH_HEALTH_INTERVAL").map { text in
                 guard let value = Double(text), value > 0 else { throw ConfigurationError("BERTH_HEALTH_INTERVAL must be a positive number of seconds") }
                 return value
@@ -74,10 +81,13 @@ struct Serve: AsyncParsableCommand {
         let orchestrator = WorkspaceOrchestrator(database: db, placement: placement, pool: pool, logger: logger)
         let reconciler = WorkspaceReconciler(database: db, pool: pool, placement: placement, logger: logger)
         let app = buildApplication(
-            services: AppServices(database: db, migrator: migrator, orchestrator: orchestrator),
+            services: AppServices(database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "berth"),
             logger: logger
         )
+        if adminToken == nil {
+            logger.warning("no BERTH_ADMIN_TOKEN: the admin API and panel are off")
+        }
         let group = ServiceGroup(
             configuration: .init(services: [app, monitor, reconciler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

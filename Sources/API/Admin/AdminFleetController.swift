@@ -1,0 +1,141 @@
+import Compute
+import Domain
+import Foundation
+import Hummingbird
+import Persistence
+
+/// `/admin/cluster`, `/admin/workspaces`, `/admin/audit` and `/admin/placement/dry-run`: read-only.
+struct AdminFleetController {
+    let database: Database
+    let placement: PlacementService
+
+    func addRoutes(to group: RouterGroup<AdminRequestContext>) {
+        group.get("cluster") { _, _ in try await cluster() }
+        group.get("workspaces") { request, _ in try await workspaces(request) }
+        group.get("audit") { request, _ in try await audit(request) }
+        group.post("placement/dry-run") { request, context in try await dryRun(request, context) }
+    }
+
+    func cluster() async throws -> Response {
+        try JSONResponse.make(try await database.withSystem { try await FleetQueries().cluster(in: $0) })
+    }
+
+    func workspaces(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let limit = try AdminQuery.limit(request)
+        func id<T: Identifier>(_ name: String, _ type: T.Type) throws -> T? {
+            guard let text = query[Substring(name)] else { return nil }
+            guard let id = T(String(text)) else { throw Self.invalid(name, "\(name) must be an id") }
+            return id
+        }
+        var status: WorkspaceStatus?
+        if let text = query["status"] {
+            guard let value = WorkspaceStatus(rawValue: String(text)) else { throw Self.invalid("status", "unknown status") }
+            status = value
+        }
+        var cursor: (Date, WorkspaceID)?
+        if let text = query["cursor"] {
+            guard let decoded = WorkspaceController.decodeCursor(String(text)) else { throw Self.invalid("cursor", "cursor is not valid") }
+            cursor = decoded
+        }
+        let server = try id("server", ServerID.self), tenant = try id("tenant", TenantID.self)
+        let page = try await database.withSystem { scope in
+            try await FleetQueries().workspaces(server: server, tenant: tenant, status: status, after: cursor, limit: limit + 1, in: scope)
+        }
+        struct Page: Encodable { let items: [FleetQueries.WorkspaceLine]; let next_cursor: String? }
+        let items = Array(page.prefix(limit))
+        let next = page.count > limit ? items.last.map { WorkspaceController.encodeCursor($0.created_at, $0.id) } : nil
+        return try JSONResponse.make(Page(items: items, next_cursor: next))
+    }
+
+    /// `?actor=admin|tenant|system|<key id>&action=&tenant=&from=&to=&limit=&cursor=`, newest first.
+    func audit(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let limit = try AdminQuery.limit(request)
+        var filter = AuditStore.Filter()
+        if let actor = query["actor"].map(String.init) {
+            if ["admin", "tenant", "system"].contains(actor) {
+                filter.actorType = actor
+            } else if let key = APIKeyID(actor) {
+                filter.actorID = key.description
+            } else {
+                throw Self.invalid("actor", "actor is admin, tenant, system or an API key id")
+            }
+        }
+        if let action = query["action"] {
+            guard (1...100).contains(action.count) else { throw Self.invalid("action", "action must be 1 to 100 characters") }
+            filter.action = String(action)
+        }
+        if let text = query["tenant"] {
+            guard let tenant = TenantID(String(text)) else { throw Self.invalid("tenant", "tenant must be an id") }
+            filter.tenantID = tenant
+        }
+        filter.from = try Self.timestamp(query["from"].map(String.init), field: "from")
+        filter.to = try Self.timestamp(query["to"].map(String.init), field: "to")
+        if let from = filter.from, let to = filter.to, from >= to { throw Self.invalid("to", "to must be after from") }
+        var before: Int?
+        if let text = query["cursor"] {
+            guard let value = Int(text), value > 0 else { throw Self.invalid("cursor", "cursor is not valid") }
+            before = value
+        }
+        let page = try await database.withSystem { try await AuditStore().list(filter, before: before, limit: limit + 1, in: $0) }
+        struct Page: Encodable { let items: [AuditStore.Event]; let next_cursor: String? }
+        let items = Array(page.prefix(limit))
+        return try JSONResponse.make(Page(items: items, next_cursor: page.count > limit ? items.last.map { String($0.id) } : nil))
+    }
+
+    /// Takes the body of a workspace create and explains where it would go, reserving nothing.
+    func dryRun(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        let parsed = try CreateWorkspaceRequest.parse(body)
+        let plan = try await placement.dryRun(parsed.placement)
+        return try JSONResponse.make(DryRun(parsed.placement, plan))
+    }
+
+    /// The decision and every server's line in it.
+    struct DryRun: Encodable {
+        struct ServerRef: Encodable { let id: ServerID; let name: String }
+        struct Line: Encodable {
+            let server: ServerRef
+            /// `candidate` or `excluded`.
+            let outcome: String
+            /// 0 is tried first.
+            let rank: Int?
+            let score: Double?
+            let reasons: [String]
+        }
+        let strategy: String
+        let chosen: ServerRef?
+        let would_fail: String?
+        let servers: [Line]
+
+        init(_ request: PlacementRequest, _ plan: Placement.Plan) {
+            strategy = request.strategy.rawValue
+            chosen = plan.candidates.first.map { ServerRef(id: $0.id, name: $0.name) }
+            would_fail = plan.candidates.isEmpty ? (plan.anyHealthy ? "insufficient_capacity" : "no_healthy_servers") : nil
+            servers = plan.evaluations.map { evaluation in
+                let ref = ServerRef(id: evaluation.serverID, name: evaluation.serverName)
+                switch evaluation.outcome {
+                case .candidate(let rank, let score):
+                    return Line(server: ref, outcome: "candidate", rank: rank, score: (score * 1000).rounded() / 1000, reasons: [])
+                case .excluded(let reasons):
+                    return Line(server: ref, outcome: "excluded", rank: nil, score: nil, reasons: reasons)
+                }
+            }
+        }
+    }
+
+    static func invalid(_ field: String, _ message: String) -> APIError {
+        APIError(.badRequest, code: "validation_failed", message: message, details: ["field": .string(field)])
+    }
+
+    static func timestamp(_ text: String?, field: String) throws -> Date? {
+        guard let text else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        throw invalid(field, "\(field) must be an ISO 8601 timestamp such as 2026-11-01T00:00:00Z")
+    }
+}

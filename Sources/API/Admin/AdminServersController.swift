@@ -1,0 +1,240 @@
+import Compute
+import Domain
+import Foundation
+import Hummingbird
+import Persistence
+
+/// `/admin/servers`: the fleet. Every change writes an audit row in the same transaction.
+struct AdminServersController {
+    let database: Database
+    let pool: DockerServerPool
+    let store = WorkspaceServerStore()
+    let audit = AuditStore()
+
+    func addRoutes(to group: RouterGroup<AdminRequestContext>) {
+        group.get("servers") { _, _ in try await list() }
+        group.post("servers") { request, context in try await add(request, context) }
+        group.get("servers/:id") { _, context in try await show(context) }
+        group.patch("servers/:id") { request, context in try await update(request, context) }
+        group.delete("servers/:id") { _, context in try await remove(context) }
+        group.get("servers/:id/stats") { _, context in try await stats(context) }
+        group.post("servers/:id/cordon") { _, context in try await schedule(.cordoned, context) }
+        group.post("servers/:id/uncordon") { _, context in try await schedule(.active, context) }
+        group.post("servers/:id/drain") { _, context in try await schedule(.draining, context) }
+    }
+
+    func list() async throws -> Response {
+        let servers = try await database.withSystem { try await store.list(in: $0) }
+        struct Page: Encodable { let items: [ServerView] }
+        return try JSONResponse.make(Page(items: servers.map(ServerView.init)))
+    }
+
+    /// Validates, inserts, then connects once and reports how that went. The health monitor takes
+    /// the server from there (it starts `unhealthy` until its first good check).
+    func add(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        let registration: WorkspaceServerStore.Registration
+        do {
+            registration = try ServerRegistrations.parseServer(body)
+        } catch {
+            throw APIError(.badRequest, code: "validation_failed", message: error.description)
+        }
+        let server: WorkspaceServer
+        do {
+            server = try await database.withSystem { scope in
+                let server = try await store.insert(registration, in: scope)
+                try await audit.record(.admin, action: "server.add", tenant: nil, target: ("server", server.id.description), details: [
+                    "name": server.name, "host": server.connection.host, "docker_port": String(server.connection.dockerPort),
+                    "tls_enabled": String(server.connection.tlsEnabled),
+                ], in: scope)
+                return server
+            }
+        } catch {
+            if let error = error as? PostgresError, error.code == .uniqueViolation {
+                throw APIError(.conflict, code: "name_taken", message: "a server named \(registration.name) already exists")
+            }
+            throw error
+        }
+        struct Connection: Encodable {
+            let ok: Bool
+            let docker_version: String?
+            let ncpu: Int?
+            let memory_total_mb: Int?
+            let error: String?
+        }
+        let connection: Connection
+        do {
+            let observed = try await pool.check(server, timeout: .seconds(5))
+            connection = Connection(ok: true, docker_version: observed.dockerVersion, ncpu: observed.ncpu, memory_total_mb: observed.memoryTotalMB, error: nil)
+        } catch let error as DockerError {
+            connection = Connection(ok: false, docker_version: nil, ncpu: nil, memory_total_mb: nil, error: error.description)
+        }
+        struct Added: Encodable { let server: ServerView; let connection: Connection }
+        return try JSONResponse.make(Added(server: ServerView(server), connection: connection), status: .created)
+    }
+
+    func show(_ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.serverID(context)
+        let (server, workspaces) = try await database.withSystem { scope in
+            (try await store.get(id, in: scope),
+             try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 500, in: scope))
+        }
+        guard let server else { throw Self.notFound }
+        struct Detail: Encodable { let server: ServerView; let workspaces: [FleetQueries.WorkspaceLine] }
+        return try JSONResponse.make(Detail(server: ServerView(server), workspaces: workspaces))
+    }
+
+    /// Capacity and labels. How a server is reached cannot change: remove it and add it again.
+    func update(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.serverID(context)
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        let patch = try ServerPatch.parse(body)
+        do {
+            let updated = try await database.withSystem { scope -> WorkspaceServer? in
+                guard let current = try await store.get(id, in: scope) else { return nil }
+                let capacity = patch.capacity(over: current.capacity)
+                if let problem = capacity.problem { throw APIError(.badRequest, code: "validation_failed", message: problem) }
+                let updated = try await store.update(id, capacity: capacity, labels: patch.labels ?? current.labels, in: scope)
+                try await audit.record(.admin, action: "server.update", tenant: nil, target: ("server", id.description), details: patch.auditDetails, in: scope)
+                return updated
+            }
+            guard let updated else { throw Self.notFound }
+            return try JSONResponse.make(ServerView(updated))
+        } catch {
+            if let error = error as? PostgresError, error.code == .checkViolation {
+                throw APIError(.conflict, code: "capacity_below_reservations", message: "the new capacity is below what workspaces on the server already hold")
+            }
+            throw error
+        }
+    }
+
+    /// Refused while any workspace holds a place on the server.
+    func remove(_ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.serverID(context)
+        let outcome = try await database.withSystem { scope -> (found: Bool, removed: Bool, left: [FleetQueries.WorkspaceLine]) in
+            guard let server = try await store.get(id, in: scope) else { return (false, false, []) }
+            if try await store.remove(id, in: scope) {
+                try await audit.record(.admin, action: "server.remove", tenant: nil, target: ("server", id.description), details: ["name": server.name], in: scope)
+                return (true, true, [])
+            }
+            return (true, false, try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 100, in: scope))
+        }
+        guard outcome.found else { throw Self.notFound }
+        guard outcome.removed else {
+            throw APIError(.conflict, code: "server_busy", message: "workspaces still live on this server: drain it and move or delete them first", details: [
+                "workspaces": .array(outcome.left.map { .object(["id": .string($0.id.description), "name": .string($0.name), "tenant": .string($0.tenant.name), "status": .string($0.status)]) }),
+            ])
+        }
+        let remaining = try await database.withSystem { try await store.list(in: $0) }
+        pool.retain(only: Set(remaining.map(\.id)))
+        return Response(status: .noContent)
+    }
+
+    func stats(_ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.serverID(context)
+        let (server, known) = try await database.withSystem { scope -> (WorkspaceServer?, Set<String>) in
+            let containers = try await scope.execute("""
+                SELECT container_id FROM workspaces WHERE server_id = \(id) AND status <> 'deleted' AND container_id IS NOT NULL
+                """).map { try $0.decode("container_id", as: String.self) }
+            return (try await store.get(id, in: scope), Set(containers))
+        }
+        guard let server else { throw Self.notFound }
+        let live: ServerLiveStats
+        do {
+            live = try await pool.liveStats(of: server, known: known)
+        } catch let error as DockerError {
+            throw APIError(.badGateway, code: "workspace_server_error", message: "server \(server.name) did not answer: \(error.description)")
+        }
+        struct Stats: Encodable {
+            let server: ServerView
+            let live: ServerLiveStats
+        }
+        return try JSONResponse.make(Stats(server: ServerView(server), live: live))
+    }
+
+    /// Cordon and drain stop new placements; drain also lists what is still on the server (moving
+    /// it off is the scaling service's part). Uncordon makes the server placeable again.
+    func schedule(_ state: WorkspaceServer.Schedulable, _ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.serverID(context)
+        let action = switch state {
+        case .active: "server.uncordon"
+        case .cordoned: "server.cordon"
+        case .draining: "server.drain"
+        }
+        let result = try await database.withSystem { scope -> (WorkspaceServer, [FleetQueries.WorkspaceLine])? in
+            guard let server = try await store.setSchedulable(id, state, in: scope) else { return nil }
+            try await audit.record(.admin, action: action, tenant: nil, target: ("server", id.description), details: ["name": server.name], in: scope)
+            return (server, try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 500, in: scope))
+        }
+        guard let (server, workspaces) = result else { throw Self.notFound }
+        struct Scheduled: Encodable { let server: ServerView; let workspaces_remaining: [FleetQueries.WorkspaceLine] }
+        return try JSONResponse.make(Scheduled(server: ServerView(server), workspaces_remaining: workspaces))
+    }
+
+    static let notFound = APIError(.notFound, code: "not_found", message: "server not found")
+
+    static func serverID(_ context: AdminRequestContext) throws -> ServerID {
+        guard let text = context.parameters.get("id"), let id = ServerID(text) else { throw notFound }
+        return id
+    }
+}
+
+/// The body of `PATCH /admin/servers/{id}`: any of the capacity fields and `labels`.
+struct ServerPatch: StrictJSONBody {
+    var totalCPUMillis: Int?
+    var totalMemoryMB: Int?
+    var totalDiskGB: Int?
+    var maxWorkspaces: Int?
+    var labels: [String: LabelValue]?
+
+    static let connectionFields: Set<String> = ["name", "host", "docker_port", "tls_enabled", "cert_path", "socket_path", "insecure", "network_mode"]
+
+    static func parse(_ body: [UInt8]) throws -> ServerPatch {
+        let object = try parseObject(body)
+        if let field = object.keys.sorted().first(where: connectionFields.contains) {
+            throw invalid(field, "\(field) cannot change: remove the server and add it again")
+        }
+        try refuseUnknown(object, allowed: ["total_cpu", "total_memory_mb", "total_disk_gb", "max_workspaces", "labels"], at: "")
+        var patch = ServerPatch()
+        if object["total_cpu"] != nil {
+            let cpu = try number(object, "total_cpu", at: "")
+            patch.totalCPUMillis = cpu.isFinite && abs(cpu) < 1e6 ? Int((cpu * 1000).rounded()) : -1
+        }
+        if object["total_memory_mb"] != nil { patch.totalMemoryMB = try integer(object, "total_memory_mb", at: "") }
+        if object["total_disk_gb"] != nil { patch.totalDiskGB = try integer(object, "total_disk_gb", at: "") }
+        if object["max_workspaces"] != nil { patch.maxWorkspaces = try integer(object, "max_workspaces", at: "") }
+        if let raw = object["labels"] {
+            guard case .object(let map) = raw else { throw invalid("labels", "labels must be an object") }
+            var labels: [String: LabelValue] = [:]
+            for (key, value) in map {
+                switch value {
+                case .string(let text): labels[key] = .string(text)
+                case .integer(let number): labels[key] = .number(Double(number))
+                case .number(let number): labels[key] = .number(number)
+                case .bool(let flag): labels[key] = .bool(flag)
+                default: throw invalid("labels.\(key)", "label values are strings, numbers or booleans")
+                }
+            }
+            if let problem = ServerName.labelsProblem(labels) { throw invalid("labels", problem) }
+            patch.labels = labels
+        }
+        return patch
+    }
+
+    func capacity(over current: Capacity) -> Capacity {
+        Capacity(
+            cpuMillis: totalCPUMillis ?? current.cpuMillis, memoryMB: totalMemoryMB ?? current.memoryMB,
+            diskGB: totalDiskGB ?? current.diskGB, workspaces: maxWorkspaces ?? current.workspaces
+        )
+    }
+
+    var auditDetails: [String: String] {
+        var details: [String: String] = [:]
+        if let totalCPUMillis { details["total_cpu"] = String(Double(totalCPUMillis) / 1000) }
+        if let totalMemoryMB { details["total_memory_mb"] = String(totalMemoryMB) }
+        if let totalDiskGB { details["total_disk_gb"] = String(totalDiskGB) }
+        if let maxWorkspaces { details["max_workspaces"] = String(maxWorkspaces) }
+        if let labels { details["labels"] = labels.keys.sorted().map { "\($0)=\(labels[$0]!)" }.joined(separator: ",") }
+        return details
+    }
+}

@@ -1,0 +1,328 @@
+import Domain
+import Foundation
+import Hummingbird
+import Persistence
+import Secrets
+
+/// `/admin/tenants` and their API keys, and `/admin/price-plans`. Every change is audited in the
+/// same transaction.
+struct AdminTenantsController {
+    let database: Database
+    let tenants = TenantStore()
+    let keys = APIKeyStore()
+    let audit = AuditStore()
+
+    func addRoutes(to group: RouterGroup<AdminRequestContext>) {
+        group.get("tenants") { request, _ in try await list(request) }
+        group.post("tenants") { request, context in try await create(request, context) }
+        group.get("tenants/:id") { _, context in try await show(context) }
+        group.patch("tenants/:id") { request, context in try await update(request, context) }
+        group.post("tenants/:id/api-keys") { request, context in try await issueKey(request, context) }
+        group.delete("tenants/:id/api-keys/:key_id") { _, context in try await revokeKey(context) }
+        group.get("price-plans") { _, _ in try await listPlans() }
+        group.post("price-plans") { request, context in try await createPlan(request, context) }
+    }
+
+    /// A tenant as the admin API shows it.
+    struct TenantView: Encodable {
+        struct QuotaView: Encodable { let max_workspaces: Int; let max_cpu: Double; let max_memory_mb: Int }
+        let id: TenantID
+        let name: String
+        let status: String
+        let quota: QuotaView
+        let price_plan_id: PricePlanID?
+        let created_at: Date
+
+        init(_ tenant: Tenant) {
+            id = tenant.id
+            name = tenant.name
+            status = tenant.status.rawValue
+            quota = QuotaView(max_workspaces: tenant.quota.maxWorkspaces, max_cpu: Double(tenant.quota.maxCPUMillis) / 1000, max_memory_mb: tenant.quota.maxMemoryMB)
+            price_plan_id = tenant.pricePlanID
+            created_at = tenant.createdAt
+        }
+    }
+
+    struct KeyView: Encodable {
+        let id: APIKeyID
+        let name: String
+        let prefix: String
+        let created_at: Date
+        let last_used_at: Date?
+        let revoked_at: Date?
+
+        init(_ record: APIKeyRecord) {
+            id = record.id
+            name = record.name
+            prefix = record.prefix
+            created_at = record.createdAt
+            last_used_at = record.lastUsedAt
+            revoked_at = record.revokedAt
+        }
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let limit = try AdminQuery.limit(request)
+        let after = query["cursor"].map(String.init)
+        let page = try await database.withSystem { try await tenants.list(after: after, limit: limit + 1, in: $0) }
+        struct Page: Encodable { let items: [TenantView]; let next_cursor: String? }
+        let items = Array(page.prefix(limit))
+        return try JSONResponse.make(Page(items: items.map(TenantView.init), next_cursor: page.count > limit ? items.last?.name : nil))
+    }
+
+    func create(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        let input = try TenantInput.parse(body, creating: true)
+        guard let name = input.name else { throw TenantInput.invalid("name", "name is required") }
+        let quota = input.quota(over: .standard)
+        do {
+            let tenant = try await database.withSystem { scope in
+                let tenant = try await tenants.create(name: name, quota: quota, pricePlan: input.pricePlan ?? nil, in: scope)
+                try await audit.record(.admin, action: "tenant.create", tenant: tenant.id, target: ("tenant", tenant.id.description), details: input.auditDetails, in: scope)
+                return tenant
+            }
+            return try JSONResponse.make(TenantView(tenant), status: .created)
+        } catch {
+            throw Self.map(error, name: name)
+        }
+    }
+
+    func show(_ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.tenantID(context)
+        let found = try await database.withSystem { scope -> (Tenant, [APIKeyRecord], Int)? in
+            guard let tenant = try await tenants.get(id, in: scope) else { return nil }
+            let live = try await scope.first("SELECT count(*) AS n FROM workspaces WHERE tenant_id = \(id) AND status <> 'deleted'")!.decode("n", as: Int.self)
+            return (tenant, try await keys.list(tenantID: id, in: scope), live)
+        }
+        guard let (tenant, records, live) = found else { throw Self.notFound }
+        struct Detail: Encodable { let tenant: TenantView; let api_keys: [KeyView]; let live_workspaces: Int }
+        return try JSONResponse.make(Detail(tenant: TenantView(tenant), api_keys: records.map(KeyView.init), live_workspaces: live))
+    }
+
+    func update(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.tenantID(context)
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        let input = try TenantInput.parse(body, creating: false)
+        do {
+            let updated = try await database.withSystem { scope -> Tenant? in
+                guard let current = try await tenants.lock(id, in: scope) else { return nil }
+                let updated = try await tenants.update(
+                    id, status: input.status ?? current.status, quota: input.quota(over: current.quota),
+                    pricePlan: input.pricePlan ?? current.pricePlanID, in: scope
+                )
+                try await audit.record(.admin, action: "tenant.update", tenant: id, target: ("tenant", id.description), details: input.auditDetails, in: scope)
+                return updated
+            }
+            guard let updated else { throw Self.notFound }
+            return try JSONResponse.make(TenantView(updated))
+        } catch {
+            throw Self.map(error, name: nil)
+        }
+    }
+
+    /// Issues a key; the secret is in this response and nowhere else, ever.
+    func issueKey(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.tenantID(context)
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        var name = "default"
+        if !body.isEmpty {
+            let object = try TenantInput.parseObject(body)
+            try TenantInput.refuseUnknown(object, allowed: ["name"], at: "")
+            if object["name"] != nil { name = try TenantInput.string(object, "name", at: "") }
+        }
+        guard (1...100).contains(name.count), !name.contains(where: \.isNewline) else {
+            throw TenantInput.invalid("name", "name must be 1 to 100 characters on one line")
+        }
+        let material = APIKeyMaterial.generate()
+        let record = try await database.withSystem { scope -> APIKeyRecord? in
+            guard try await tenants.get(id, in: scope) != nil else { return nil }
+            let record = try await keys.insert(tenantID: id, name: name, prefix: material.prefix, hash: material.hash, in: scope)
+            try await audit.record(.admin, action: "api_key.issue", tenant: id, target: ("api_key", record.id.description), details: ["name": name, "prefix": record.prefix], in: scope)
+            return record
+        }
+        guard let record else { throw Self.notFound }
+        struct Issued: Encodable {
+            let key: KeyView
+            /// Shown once: only its hash is stored.
+            let secret: String
+        }
+        return try JSONResponse.make(Issued(key: KeyView(record), secret: material.secret), status: .created)
+    }
+
+    func revokeKey(_ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.tenantID(context)
+        guard let text = context.parameters.get("key_id"), let keyID = APIKeyID(text) else {
+            throw APIError(.notFound, code: "not_found", message: "API key not found")
+        }
+        let revoked = try await database.withSystem { scope in
+            let revoked = try await keys.revoke(keyID, tenantID: id, in: scope)
+            if revoked {
+                try await audit.record(.admin, action: "api_key.revoke", tenant: id, target: ("api_key", keyID.description), in: scope)
+            }
+            return revoked
+        }
+        guard revoked else { throw APIError(.notFound, code: "not_found", message: "API key not found (or already revoked)") }
+        return Response(status: .noContent)
+    }
+
+    struct PlanView: Encodable {
+        let id: PricePlanID
+        let name: String
+        let currency: String
+        let cpu_core_hour_micros: Int
+        let memory_gb_hour_micros: Int
+        let disk_gb_hour_micros: Int
+        let workspace_hour_micros: Int
+    }
+
+    static let planColumns: PostgresQuery = "id, name, currency, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros"
+
+    static func decodePlan(_ row: PostgresRow) throws -> PlanView {
+        PlanView(
+            id: try row.decode("id"), name: try row.decode("name"), currency: try row.decode("currency"),
+            cpu_core_hour_micros: try row.decode("cpu_core_hour_micros"), memory_gb_hour_micros: try row.decode("memory_gb_hour_micros"),
+            disk_gb_hour_micros: try row.decode("disk_gb_hour_micros"), workspace_hour_micros: try row.decode("workspace_hour_micros")
+        )
+    }
+
+    func listPlans() async throws -> Response {
+        let plans = try await database.withSystem { scope in
+            try await scope.execute("SELECT id, name, currency, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros FROM price_plans ORDER BY name").map(Self.decodePlan)
+        }
+        struct Page: Encodable { let items: [PlanView] }
+        return try JSONResponse.make(Page(items: plans))
+    }
+
+    /// Prices are integers in millionths of the currency per hour, so rating never rounds twice.
+    func createPlan(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        let object = try TenantInput.parseObject(body)
+        let prices = ["cpu_core_hour_micros", "memory_gb_hour_micros", "disk_gb_hour_micros", "workspace_hour_micros"]
+        try TenantInput.refuseUnknown(object, allowed: Set(["name", "currency"] + prices), at: "")
+        let name = try TenantInput.string(object, "name", at: "")
+        guard (1...100).contains(name.count), !name.contains(where: \.isNewline) else { throw TenantInput.invalid("name", "name must be 1 to 100 characters on one line") }
+        let currency = object["currency"] == nil ? "EUR" : try TenantInput.string(object, "currency", at: "")
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else { throw TenantInput.invalid("currency", "currency is three capital letters (ISO 4217)") }
+        var values: [String: Int] = [:]
+        for price in prices {
+            let value = try TenantInput.integer(object, price, at: "", default: 0)
+            guard (0...1_000_000_000_000).contains(value) else { throw TenantInput.invalid(price, "\(price) must be from 0 to 10^12") }
+            values[price] = value
+        }
+        do {
+            let plan = try await database.withSystem { scope in
+                let plan = try Self.decodePlan(try await scope.first("""
+                    INSERT INTO price_plans (name, currency, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros)
+                    VALUES (\(name), \(currency), \(values["cpu_core_hour_micros"]!), \(values["memory_gb_hour_micros"]!),
+                        \(values["disk_gb_hour_micros"]!), \(values["workspace_hour_micros"]!))
+                    RETURNING id, name, currency, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros
+                    """)!)
+                try await audit.record(.admin, action: "price_plan.create", tenant: nil, target: ("price_plan", plan.id.description),
+                                       details: values.mapValues(String.init).merging(["name": name, "currency": currency]) { $1 }, in: scope)
+                return plan
+            }
+            return try JSONResponse.make(plan, status: .created)
+        } catch {
+            if let error = error as? PostgresError, error.code == .uniqueViolation {
+                throw APIError(.conflict, code: "name_taken", message: "a price plan named \(name) already exists")
+            }
+            throw error
+        }
+    }
+
+    static let notFound = APIError(.notFound, code: "not_found", message: "tenant not found")
+
+    static func tenantID(_ context: AdminRequestContext) throws -> TenantID {
+        guard let text = context.parameters.get("id"), let id = TenantID(text) else { throw notFound }
+        return id
+    }
+
+    static func map(_ error: any Error, name: String?) -> any Error {
+        guard let error = error as? PostgresError else { return error }
+        switch error.code {
+        case .uniqueViolation: return APIError(.conflict, code: "name_taken", message: "a tenant named \(name ?? "so") already exists")
+        case .foreignKeyViolation: return APIError(.badRequest, code: "validation_failed", message: "no such price plan", details: ["field": .string("price_plan_id")])
+        default: return error
+        }
+    }
+}
+
+/// The body of tenant create and update: name (create only), status, quota fields and price plan.
+struct TenantInput: StrictJSONBody {
+    var name: String?
+    var status: Tenant.Status?
+    var maxWorkspaces: Int?
+    var maxCPUMillis: Int?
+    var maxMemoryMB: Int?
+    /// `.some(nil)` clears the plan.
+    var pricePlan: PricePlanID??
+
+    static func parse(_ body: [UInt8], creating: Bool) throws -> TenantInput {
+        let object = try parseObject(body)
+        let allowed: Set<String> = ["status", "max_workspaces", "max_cpu", "max_memory_mb", "price_plan_id"]
+        if !creating, object["name"] != nil { throw invalid("name", "a tenant's name cannot change") }
+        try refuseUnknown(object, allowed: creating ? allowed.union(["name"]) : allowed, at: "")
+        var input = TenantInput()
+        if creating {
+            let name = try string(object, "name", at: "")
+            if let problem = TenantName.problem(with: name) { throw invalid("name", problem) }
+            input.name = name
+        }
+        if object["status"] != nil {
+            guard let status = Tenant.Status(rawValue: try string(object, "status", at: "")) else { throw invalid("status", "status must be active or suspended") }
+            input.status = status
+        }
+        if object["max_workspaces"] != nil {
+            let value = try integer(object, "max_workspaces", at: "")
+            guard (0...100_000).contains(value) else { throw invalid("max_workspaces", "max_workspaces must be from 0 to 100000") }
+            input.maxWorkspaces = value
+        }
+        if object["max_cpu"] != nil {
+            let value = try number(object, "max_cpu", at: "")
+            guard value.isFinite, (0...100_000).contains(value) else { throw invalid("max_cpu", "max_cpu must be from 0 to 100000") }
+            input.maxCPUMillis = Int((value * 1000).rounded())
+        }
+        if object["max_memory_mb"] != nil {
+            let value = try integer(object, "max_memory_mb", at: "")
+            guard (0...(1 << 40)).contains(value) else { throw invalid("max_memory_mb", "max_memory_mb must be 0 or more") }
+            input.maxMemoryMB = value
+        }
+        if let raw = object["price_plan_id"] {
+            switch raw {
+            case .null: input.pricePlan = .some(nil)
+            case .string(let text):
+                guard let id = PricePlanID(text) else { throw invalid("price_plan_id", "price_plan_id must be a price plan's id") }
+                input.pricePlan = .some(id)
+            default: throw invalid("price_plan_id", "price_plan_id must be a price plan's id or null")
+            }
+        }
+        return input
+    }
+
+    func quota(over current: Quota) -> Quota {
+        Quota(maxWorkspaces: maxWorkspaces ?? current.maxWorkspaces, maxCPUMillis: maxCPUMillis ?? current.maxCPUMillis, maxMemoryMB: maxMemoryMB ?? current.maxMemoryMB)
+    }
+
+    var auditDetails: [String: String] {
+        var details: [String: String] = [:]
+        if let name { details["name"] = name }
+        if let status { details["status"] = status.rawValue }
+        if let maxWorkspaces { details["max_workspaces"] = String(maxWorkspaces) }
+        if let maxCPUMillis { details["max_cpu"] = String(Double(maxCPUMillis) / 1000) }
+        if let maxMemoryMB { details["max_memory_mb"] = String(maxMemoryMB) }
+        if let pricePlan { details["price_plan_id"] = pricePlan?.description ?? "none" }
+        return details
+    }
+}
+
+/// Query parameters shared by the admin lists.
+enum AdminQuery {
+    static func limit(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters["limit"] else { return 50 }
+        guard let value = Int(text), (1...200).contains(value) else {
+            throw APIError(.badRequest, code: "validation_failed", message: "limit must be from 1 to 200", details: ["field": .string("limit")])
+        }
+        return value
+    }
+}
