@@ -139,17 +139,18 @@ struct AdminServersController {
             return (try await store.get(id, in: scope), Set(containers))
         }
         guard let server else { throw Self.notFound }
-        let live: ServerLiveStats
-        do {
-            live = try await pool.liveStats(of: server, known: known)
-        } catch let error as DockerError {
-            throw APIError(.badGateway, code: "workspace_server_error", message: "server \(server.name) did not answer: \(error.description)")
-        }
+        // An engine that does not answer is part of the report (the reservations still stand), not a failure of this route.
         struct Stats: Encodable {
             let server: ServerView
-            let live: ServerLiveStats
+            let live: ServerLiveStats?
+            let error: String?
         }
-        return try JSONResponse.make(Stats(server: ServerView(server), live: live))
+        do {
+            let live = try await pool.liveStats(of: server, known: known)
+            return try JSONResponse.make(Stats(server: ServerView(server), live: live, error: nil))
+        } catch let error as DockerError {
+            return try JSONResponse.make(Stats(server: ServerView(server), live: nil, error: "server \(server.name) did not answer: \(error.description)"))
+        }
     }
 
     /// Cordon and drain stop new placements; drain also lists what is still on the server (moving

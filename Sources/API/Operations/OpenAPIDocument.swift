@@ -6,7 +6,8 @@ enum OpenAPIDocument {
       "info": {"title": "Berth", "version": "0.1.0", "description": "Multi-tenant workspace orchestration on Docker Engines."},
       "servers": [{"url": "/"}],
       "components": {
-        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "A tenant API key (berth_<prefix>_<secret>)."}},
+        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "A tenant API key (berth_<prefix>_<secret>)."},
+          "adminToken": {"type": "http", "scheme": "bearer", "description": "The admin token (BERTH_ADMIN_TOKEN)."}},
         "schemas": {
           "Error": {
             "type": "object", "required": ["error"], "additionalProperties": false,
@@ -81,6 +82,107 @@ enum OpenAPIDocument {
             "type": "object", "required": ["id", "last_activity_at"],
             "properties": {"id": {"type": "string", "format": "uuid"}, "last_activity_at": {"type": "string", "format": "date-time"}}
           },
+          "Figures": {"type": "object", "required": ["cpu", "memory_mb", "disk_gb", "workspaces"],
+            "properties": {"cpu": {"type": "number"}, "memory_mb": {"type": "integer"}, "disk_gb": {"type": "integer"}, "workspaces": {"type": "integer"}}},
+          "Server": {
+            "type": "object", "required": ["id", "name", "host", "docker_port", "tls_enabled", "status", "schedulable", "capacity", "reserved", "labels"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "host": {"type": "string"}, "docker_port": {"type": "integer"},
+              "tls_enabled": {"type": "boolean"}, "cert_path": {"type": ["string", "null"]}, "socket_path": {"type": ["string", "null"]},
+              "insecure": {"type": "boolean"}, "network_mode": {"enum": ["host", "none", "bridge"]}, "labels": {"type": "object"},
+              "status": {"enum": ["healthy", "unhealthy", "offline"]}, "schedulable": {"enum": ["active", "cordoned", "draining"]},
+              "last_health_check": {"type": ["string", "null"], "format": "date-time"}, "last_healthy_at": {"type": ["string", "null"], "format": "date-time"},
+              "last_error": {"type": ["string", "null"]}, "consecutive_failures": {"type": "integer"},
+              "capacity": {"$ref": "#/components/schemas/Figures"}, "reserved": {"$ref": "#/components/schemas/Figures"},
+              "observed": {"type": ["object", "null"]}, "created_at": {"type": ["string", "null"], "format": "date-time"}
+            }
+          },
+          "CreateServer": {
+            "type": "object", "required": ["name", "host"], "additionalProperties": false,
+            "properties": {
+              "name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$"}, "host": {"type": "string", "minLength": 1, "maxLength": 255},
+              "docker_port": {"type": "integer", "minimum": 1, "maximum": 65535}, "tls_enabled": {"type": "boolean"}, "cert_path": {"type": ["string", "null"]},
+              "socket_path": {"type": ["string", "null"]}, "insecure": {"type": "boolean"}, "network_mode": {"enum": ["host", "none", "bridge"]},
+              "total_cpu": {"type": "number", "exclusiveMinimum": 0}, "total_memory_mb": {"type": "integer", "minimum": 1},
+              "total_disk_gb": {"type": "integer", "minimum": 0}, "max_workspaces": {"type": "integer", "minimum": 1}, "labels": {"type": "object"}
+            }
+          },
+          "UpdateServer": {
+            "type": "object", "additionalProperties": false,
+            "properties": {"total_cpu": {"type": "number", "exclusiveMinimum": 0}, "total_memory_mb": {"type": "integer", "minimum": 1},
+              "total_disk_gb": {"type": "integer", "minimum": 0}, "max_workspaces": {"type": "integer", "minimum": 1}, "labels": {"type": "object"}}
+          },
+          "AdminWorkspace": {
+            "type": "object", "required": ["id", "tenant", "name", "status", "image", "resources", "labels", "created_at"],
+            "properties": {"id": {"type": "string", "format": "uuid"}, "tenant": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+              "name": {"type": "string"}, "status": {"type": "string"}, "server": {"type": ["object", "null"]}, "container_id": {"type": ["string", "null"]},
+              "image": {"type": "string"}, "resources": {"type": "object"}, "labels": {"type": "object"},
+              "created_at": {"type": "string", "format": "date-time"}, "error": {"type": ["string", "null"]}}
+          },
+          "AdminWorkspacePage": {"type": "object", "required": ["items"],
+            "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminWorkspace"}}, "next_cursor": {"type": ["string", "null"]}}},
+          "ServerPage": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Server"}}}},
+          "ServerAdded": {"type": "object", "required": ["server", "connection"], "properties": {"server": {"$ref": "#/components/schemas/Server"},
+            "connection": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}, "docker_version": {"type": ["string", "null"]},
+              "ncpu": {"type": ["integer", "null"]}, "memory_total_mb": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]}}}}},
+          "ServerDetail": {"type": "object", "required": ["server", "workspaces"], "properties": {"server": {"$ref": "#/components/schemas/Server"},
+            "workspaces": {"type": "array", "items": {"$ref": "#/components/schemas/AdminWorkspace"}}}},
+          "ServerScheduled": {"type": "object", "required": ["server", "workspaces_remaining"], "properties": {"server": {"$ref": "#/components/schemas/Server"},
+            "workspaces_remaining": {"type": "array", "items": {"$ref": "#/components/schemas/AdminWorkspace"}}}},
+          "ServerStats": {"type": "object", "required": ["server"], "properties": {"server": {"$ref": "#/components/schemas/Server"},
+            "error": {"type": ["string", "null"], "description": "Why the engine gave no figures, when it did not answer"},
+            "live": {"type": ["object", "null"], "required": ["engine", "workspaces", "sampled_at"], "properties": {
+              "engine": {"type": "object", "properties": {"docker_version": {"type": "string"}, "ncpu": {"type": "integer"}, "memory_total_mb": {"type": "integer"},
+                "containers": {"type": "integer"}, "containers_running": {"type": "integer"}}},
+              "workspaces": {"type": "object", "properties": {"containers": {"type": "integer"}, "running": {"type": "integer"}, "cpu_cores": {"type": "number"},
+                "memory_used_mb": {"type": "integer"}, "unknown_containers": {"type": "array", "items": {"type": "string"}}}},
+              "sampled_at": {"type": "string", "format": "date-time"}}}}},
+          "Cluster": {"type": "object", "required": ["servers", "total", "reserved", "utilisation", "observed", "servers_by_status", "servers_by_schedulable", "workspaces_by_status", "schedulable_total"],
+            "properties": {"servers": {"type": "integer"}, "total": {"$ref": "#/components/schemas/Figures"}, "reserved": {"$ref": "#/components/schemas/Figures"},
+              "schedulable_total": {"$ref": "#/components/schemas/Figures"},
+              "utilisation": {"type": "object", "additionalProperties": {"type": "number"}},
+              "observed": {"type": "object", "properties": {"ncpu": {"type": "integer"}, "memory_total_mb": {"type": "integer"}, "containers": {"type": "integer"}, "containers_running": {"type": "integer"}}},
+              "servers_by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+              "servers_by_schedulable": {"type": "object", "additionalProperties": {"type": "integer"}},
+              "workspaces_by_status": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+          "Tenant": {"type": "object", "required": ["id", "name", "status", "quota", "created_at"],
+            "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "status": {"enum": ["active", "suspended"]},
+              "quota": {"type": "object", "required": ["max_workspaces", "max_cpu", "max_memory_mb"], "properties": {"max_workspaces": {"type": "integer"}, "max_cpu": {"type": "number"}, "max_memory_mb": {"type": "integer"}}},
+              "price_plan_id": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"}}},
+          "TenantPage": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Tenant"}}, "next_cursor": {"type": ["string", "null"]}}},
+          "CreateTenant": {"type": "object", "required": ["name"], "additionalProperties": false,
+            "properties": {"name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}, "status": {"enum": ["active", "suspended"]},
+              "max_workspaces": {"type": "integer", "minimum": 0, "maximum": 100000}, "max_cpu": {"type": "number", "minimum": 0, "maximum": 100000},
+              "max_memory_mb": {"type": "integer", "minimum": 0}, "price_plan_id": {"type": ["string", "null"], "format": "uuid"}}},
+          "UpdateTenant": {"type": "object", "additionalProperties": false,
+            "properties": {"status": {"enum": ["active", "suspended"]}, "max_workspaces": {"type": "integer", "minimum": 0, "maximum": 100000},
+              "max_cpu": {"type": "number", "minimum": 0, "maximum": 100000}, "max_memory_mb": {"type": "integer", "minimum": 0}, "price_plan_id": {"type": ["string", "null"], "format": "uuid"}}},
+          "ApiKey": {"type": "object", "required": ["id", "name", "prefix", "created_at"], "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+            "prefix": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"},
+            "revoked_at": {"type": ["string", "null"], "format": "date-time"}}},
+          "TenantDetail": {"type": "object", "required": ["tenant", "api_keys", "live_workspaces"], "properties": {"tenant": {"$ref": "#/components/schemas/Tenant"},
+            "api_keys": {"type": "array", "items": {"$ref": "#/components/schemas/ApiKey"}}, "live_workspaces": {"type": "integer"}}},
+          "IssuedKey": {"type": "object", "required": ["key", "secret"], "properties": {"key": {"$ref": "#/components/schemas/ApiKey"},
+            "secret": {"type": "string", "description": "Shown once; only its hash is stored."}}},
+          "CreateKey": {"type": "object", "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}}},
+          "PricePlan": {"type": "object", "required": ["id", "name", "currency"], "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+            "currency": {"type": "string"}, "cpu_core_hour_micros": {"type": "integer"}, "memory_gb_hour_micros": {"type": "integer"},
+            "disk_gb_hour_micros": {"type": "integer"}, "workspace_hour_micros": {"type": "integer"}}},
+          "PricePlanPage": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/PricePlan"}}}},
+          "CreatePricePlan": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}, "cpu_core_hour_micros": {"type": "integer", "minimum": 0}, "memory_gb_hour_micros": {"type": "integer", "minimum": 0},
+            "disk_gb_hour_micros": {"type": "integer", "minimum": 0}, "workspace_hour_micros": {"type": "integer", "minimum": 0}}},
+          "AuditEvent": {"type": "object", "required": ["id", "actor_type", "action", "details", "created_at"],
+            "properties": {"id": {"type": "integer"}, "tenant_id": {"type": ["string", "null"]}, "actor_type": {"enum": ["admin", "tenant", "system"]},
+              "actor_id": {"type": ["string", "null"]}, "action": {"type": "string"}, "target_type": {"type": ["string", "null"]}, "target_id": {"type": ["string", "null"]},
+              "details": {"type": "object", "additionalProperties": {"type": "string"}}, "created_at": {"type": "string", "format": "date-time"}}},
+          "AuditPage": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEvent"}}, "next_cursor": {"type": ["string", "null"]}}},
+          "DryRun": {"type": "object", "required": ["strategy", "servers"], "properties": {"strategy": {"type": "string"},
+            "chosen": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+            "would_fail": {"type": ["string", "null"], "enum": ["insufficient_capacity", "no_healthy_servers", null]},
+            "servers": {"type": "array", "items": {"type": "object", "required": ["server", "outcome", "reasons"], "properties": {
+              "server": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}, "outcome": {"enum": ["candidate", "excluded"]},
+              "rank": {"type": ["integer", "null"]}, "score": {"type": ["number", "null"]}, "reasons": {"type": "array", "items": {"type": "string"}}}}}}},
           "WorkspacePage": {
             "type": "object", "required": ["items"],
             "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Workspace"}}, "next_cursor": {"type": ["string", "null"]}}
@@ -100,7 +202,8 @@ enum OpenAPIDocument {
               "DeleteWorkspace": {"operationId": "deleteWorkspace", "parameters": {"id": "$response.body#/id"}}}}
         },
         "parameters": {
-          "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}
+          "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+          "limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}
         }
       },
       "paths": {
@@ -165,7 +268,22 @@ enum OpenAPIDocument {
         "/v1/workspaces/{id}/activity": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "workspaceActivity",
           "summary": "Record that the workspace is in use (for idle detection)", "security": [{"apiKey": []}],
           "responses": {"200": {"description": "Recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activity"}}}},
-            "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}}
+            "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/servers": {"get": {"operationId": "listServers", "summary": "Every workspace server", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerPage"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}, "post": {"operationId": "addServer", "summary": "Add a server: validated, then connected to once", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateServer"}}}}, "responses": {"201": {"description": "Added", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerAdded"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/servers/{id}": {"parameters": [{"$ref": "#/components/parameters/id"}], "get": {"operationId": "getServer", "summary": "A server and its workspaces", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerDetail"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}, "patch": {"operationId": "updateServer", "summary": "Change capacity or labels", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateServer"}}}}, "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Server"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}, "delete": {"operationId": "removeServer", "summary": "Remove a server that holds no workspaces", "security": [{"adminToken": []}], "responses": {"204": {"description": "Removed"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/servers/{id}/stats": {"parameters": [{"$ref": "#/components/parameters/id"}], "get": {"operationId": "serverStats", "summary": "Live figures from Docker beside the reservations", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerStats"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/servers/{id}/cordon": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "cordonServer", "summary": "Stop placing new workspaces here", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerScheduled"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/servers/{id}/uncordon": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "uncordonServer", "summary": "Place workspaces here again", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerScheduled"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/servers/{id}/drain": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "drainServer", "summary": "Cordon and list the workspaces still here", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerScheduled"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/cluster": {"get": {"operationId": "cluster", "summary": "Totals, reservations and observed usage; servers and workspaces by status", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Cluster"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/workspaces": {"get": {"operationId": "adminListWorkspaces", "summary": "Every tenant's workspaces, newest first", "security": [{"adminToken": []}], "parameters": [{"$ref": "#/components/parameters/limit"}, {"name": "cursor", "in": "query", "schema": {"type": "string"}}, {"name": "server", "in": "query", "schema": {"type": "string", "format": "uuid"}}, {"name": "tenant", "in": "query", "schema": {"type": "string", "format": "uuid"}}, {"name": "status", "in": "query", "schema": {"enum": ["pending", "creating", "starting", "running", "stopping", "stopped", "deleting", "deleted", "error"]}}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AdminWorkspacePage"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/tenants": {"get": {"operationId": "listTenants", "summary": "Tenants by name", "security": [{"adminToken": []}], "parameters": [{"$ref": "#/components/parameters/limit"}, {"name": "cursor", "in": "query", "schema": {"type": "string"}}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TenantPage"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}, "post": {"operationId": "createTenant", "summary": "Create a tenant", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateTenant"}}}}, "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tenant"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/tenants/{id}": {"parameters": [{"$ref": "#/components/parameters/id"}], "get": {"operationId": "getTenant", "summary": "A tenant and its keys", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TenantDetail"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}, "patch": {"operationId": "updateTenant", "summary": "Status, quota and price plan", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateTenant"}}}}, "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tenant"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/tenants/{id}/api-keys": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "issueKey", "summary": "Issue an API key; the secret is in this response only", "security": [{"adminToken": []}], "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateKey"}}}}, "responses": {"201": {"description": "Issued", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IssuedKey"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/tenants/{id}/api-keys/{key_id}": {"parameters": [{"$ref": "#/components/parameters/id"}, {"name": "key_id", "in": "path", "required": true, "schema": {"type": "string"}}], "delete": {"operationId": "revokeKey", "summary": "Revoke a key", "security": [{"adminToken": []}], "responses": {"204": {"description": "Revoked"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/price-plans": {"get": {"operationId": "listPricePlans", "summary": "Price plans", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricePlanPage"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}, "post": {"operationId": "createPricePlan", "summary": "Create a price plan (prices in millionths of the currency per hour)", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreatePricePlan"}}}}, "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricePlan"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/audit": {"get": {"operationId": "audit", "summary": "The audit log, newest first", "security": [{"adminToken": []}], "parameters": [{"$ref": "#/components/parameters/limit"}, {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}}, {"name": "actor", "in": "query", "schema": {"type": "string"}}, {"name": "action", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 100}}, {"name": "tenant", "in": "query", "schema": {"type": "string", "format": "uuid"}}, {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}}, {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuditPage"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/placement/dry-run": {"post": {"operationId": "placementDryRun", "summary": "Where a workspace would go and why, reserving nothing", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateWorkspace"}}}}, "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DryRun"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}}
       }
     }
     """#
