@@ -152,6 +152,13 @@ import Testing
             let shrunk = try await resize(#"{"resources":{"cpu":0.25,"memory_mb":96}}"#)
             #expect(shrunk.0 == .ok, "\(shrunk.1)")
             #expect(try await reserved() == (0, 0))
+            // Starting again counts against the quota.
+            try await setup.db.withSystem { try await $0.execute("UPDATE tenants SET max_cpu = 0.1 WHERE name = 'tenant-a'") }
+            try await client.execute(uri: "/v1/workspaces/\(created.id)/start", method: .post, headers: headers) { response in
+                #expect(response.status == .forbidden && String(buffer: response.body).contains("quota_exceeded"))
+            }
+            #expect(try await reserved() == (0, 0))
+            try await setup.db.withSystem { try await $0.execute("UPDATE tenants SET max_cpu = 8 WHERE name = 'tenant-a'") }
             try await client.execute(uri: "/v1/workspaces/\(created.id)/start", method: .post, headers: headers) { #expect($0.status == .ok) }
             #expect(try await reserved() == (0.25, 96))
             try await WorkspaceRoutesTests.deleteAll(client, key: setup.keyA)

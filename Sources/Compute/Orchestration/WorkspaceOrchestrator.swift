@@ -115,6 +115,10 @@ public struct WorkspaceOrchestrator: Sendable {
             guard row.containerID != nil else {
                 throw OrchestrationError.invalidState("the workspace has no container (its creation failed); delete it and create it again")
             }
+            // A stopped workspace does not count against the quota; running it again must fit.
+            if !row.holdsCompute {
+                try await placement.checkQuota(row.tenantID, requesting: row.resources, replacing: nil, in: scope)
+            }
             guard try await placement.reserveCompute(for: id, in: scope) else {
                 let reasons = Placement.exclusionReasons(server, resources: row.resources, constraints: [])
                 throw OrchestrationError.insufficientCapacity(reasons.joined(separator: "; "))
