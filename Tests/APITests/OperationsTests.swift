@@ -1,9 +1,11 @@
 import API
+import Domain
 import BerthTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Persistence
+import Prometheus
 import Testing
 
 @Suite struct OperationsTests {
@@ -28,6 +30,48 @@ import Testing
         }
         db.shutdown()
         await testDB.drop()
+    }
+
+    @Test func metricsReportTheFleetInPrometheusFormat() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app()
+        try await db.withSystem { scope in
+            _ = try await WorkspaceServerStore().upsert(.init(
+                name: "ws-metrics", connection: .init(host: "127.0.0.1", dockerPort: 1),
+                capacity: Capacity(cpuMillis: 2500, memoryMB: 1024, diskGB: 10, workspaces: 4)
+            ), in: scope)
+            try await scope.execute("UPDATE workspace_servers SET status = 'healthy', current_cpu_used = 1.5")
+        }
+        let migrator = Migrator(database: db, directory: TestEnvironment.repositoryRoot.appendingPathComponent("sql"), logger: TestDatabase.logger)
+        let app = buildApplication(services: AppServices(database: db, migrator: migrator, metrics: PrometheusCollectorRegistry()), configuration: .init(), logger: TestDatabase.logger)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(response.status == .ok && response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                #expect(text.contains(#"berth_servers_count{status="healthy"} 1"#), "\(text)")
+                #expect(text.contains(#"berth_servers_count{status="offline"} 0"#))
+                #expect(text.contains(#"berth_capacity_total{resource="cpu"} 2.5"#))
+                #expect(text.contains(#"berth_capacity_reserved{resource="cpu"} 1.5"#))
+                #expect(text.contains("# HELP berth_workspaces_count"))
+            }
+        }
+        db.shutdown()
+        await testDB.drop()
+    }
+
+    @Test func aDatabaseThatIsDownIs503NotA500() async throws {
+        let db = Database(configuration: DatabaseConfiguration(connectionString: "postgresql://nobody@127.0.0.1:1/none", poolSize: 1, acquireTimeout: .seconds(2), connectTimeoutSeconds: 1), logger: TestDatabase.logger)
+        let migrator = Migrator(database: db, directory: TestEnvironment.repositoryRoot.appendingPathComponent("sql"), logger: TestDatabase.logger)
+        let app = buildApplication(services: AppServices(database: db, migrator: migrator, metrics: PrometheusCollectorRegistry()), configuration: .init(), logger: TestDatabase.logger)
+        try await app.test(.router) { client in
+            for uri in ["/metrics", "/ready"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .serviceUnavailable, "\(uri)")
+                    #expect(String(buffer: response.body).contains("database_unavailable"), "\(uri): \(String(buffer: response.body))")
+                }
+            }
+        }
+        db.shutdown()
     }
 
     @Test func readyIsUnavailableWhenMigrationsArePending() async throws {

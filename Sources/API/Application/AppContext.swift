@@ -1,6 +1,7 @@
 import Compute
 import Hummingbird
 import Persistence
+import Prometheus
 
 /// What every route may use: the database, the migration state and, for the tenant and admin
 /// APIs, the orchestrator, placement, the Docker clients and the admin token.
@@ -12,10 +13,13 @@ public struct AppServices: Sendable {
     public let pool: DockerServerPool?
     /// `nil` turns the admin API off (`503 admin_disabled`).
     public let adminToken: AdminToken?
+    /// Where swift-metrics records; `nil` serves no `/metrics`.
+    public let metrics: PrometheusCollectorRegistry?
 
     public init(
         database: Database, migrator: Migrator, orchestrator: WorkspaceOrchestrator? = nil,
-        placement: PlacementService? = nil, pool: DockerServerPool? = nil, adminToken: AdminToken? = nil
+        placement: PlacementService? = nil, pool: DockerServerPool? = nil, adminToken: AdminToken? = nil,
+        metrics: PrometheusCollectorRegistry? = nil
     ) {
         self.database = database
         self.migrator = migrator
@@ -23,5 +27,6 @@ public struct AppServices: Sendable {
         self.placement = placement
         self.pool = pool
         self.adminToken = adminToken
+        self.metrics = metrics
     }
 }

@@ -10,6 +10,10 @@ public func buildApplication(
     let router = Router(context: BerthRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.addRoutes(OperationsController<BerthRequestContext>(services: services).routes)
+    if let registry = services.metrics {
+        router.add(middleware: MetricsMiddleware())
+        router.addRoutes(MetricsController<BerthRequestContext>(database: services.database, registry: registry).routes)
+    }
     if let orchestrator = services.orchestrator {
         let tenant = router.group("v1")
             .add(middleware: APIKeyMiddleware(database: services.database))

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Persistence
 
 /// Turns every error into the JSON error shape; an unexpected one becomes a logged 500 whose
 /// body says nothing about internals.
@@ -13,6 +14,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, code: "payload_too_large", message: "the body is larger than \(context.maxUploadSize) bytes")
+        } catch let error as PostgresError where [.unavailable, .connectionLost].contains(error.code) {
+            // The database is down or the pool had no connection in time: the client may retry.
+            context.logger.warning("database unavailable", metadata: ["error": "\(error.code)"])
+            throw APIError(.serviceUnavailable, code: "database_unavailable", message: "the database is not reachable; try again")
         } catch let error as HTTPError {
             throw APIError(error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase)
         } catch {

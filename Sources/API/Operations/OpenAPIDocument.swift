@@ -211,6 +211,8 @@ enum OpenAPIDocument {
         "/ready": {"get": {"summary": "The database answers and migrations are current", "responses": {
           "200": {"description": "ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}},
           "503": {"$ref": "#/components/responses/Error"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics: HTTP requests, and the fleet's servers, workspaces and capacity", "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}},
+          "503": {"$ref": "#/components/responses/Error"}}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         "/v1/workspaces": {
           "post": {

@@ -5,7 +5,9 @@ import Domain
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import Persistence
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -80,8 +82,10 @@ struct Serve: AsyncParsableCommand {
         let placement = PlacementService(database: db, logger: logger)
         let orchestrator = WorkspaceOrchestrator(database: db, placement: placement, pool: pool, logger: logger)
         let reconciler = WorkspaceReconciler(database: db, pool: pool, placement: placement, logger: logger)
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let app = buildApplication(
-            services: AppServices(database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken),
+            services: AppServices(database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken, metrics: metrics),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "berth"),
             logger: logger
         )
