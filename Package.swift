@@ -99,6 +99,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BillingTests",
+            dependencies: ["Billing", "Domain", "Persistence", "BerthTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ComputeTests",
             dependencies: ["Compute", "Domain", "Persistence", "Secrets", "BerthTestSupport"],
             swiftSettings: swiftSettings
