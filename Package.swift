@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Compute", "Domain", "Persistence", "BerthTestSupport",
+                "API", "Billing", "Compute", "Domain", "Persistence", "BerthTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

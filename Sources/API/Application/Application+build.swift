@@ -15,6 +15,7 @@ public func buildApplication(
             .add(middleware: APIKeyMiddleware(database: services.database))
             .group(context: TenantRequestContext.self)
         WorkspaceController(database: services.database, orchestrator: orchestrator).addRoutes(to: tenant)
+        UsageController(database: services.database).addRoutes(to: tenant)
     }
     return Application(router: router, configuration: configuration, logger: logger)
 }
