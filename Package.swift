@@ -101,6 +101,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BillingTests",
+            dependencies: ["Billing", "Domain", "Persistence", "BerthTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ComputeTests",
             dependencies: ["Compute", "Domain", "Persistence", "Secrets", "BerthTestSupport"],
             swiftSettings: swiftSettings
@@ -108,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Compute", "Domain", "Persistence", "BerthTestSupport",
+                "API", "Billing", "Compute", "Domain", "Persistence", "BerthTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

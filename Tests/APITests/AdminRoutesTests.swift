@@ -344,4 +344,32 @@ import Testing
         setup.db.shutdown()
         await setup.testDB.drop()
     }
+
+    @Test func financeExportsPerTenantAndForEveryTenant() async throws {
+        let setup = try await Self.setup()
+        let fixture = UsageFixture(db: setup.db)
+        let acme = try await fixture.tenant("acme"), globex = try await fixture.tenant("globex")
+        try await fixture.plan("standard", cpuCoreHour: 10_000, for: [acme, globex])
+        let server = try await fixture.server("ws-billing")
+        let a = try await fixture.workspace("alpha", tenant: acme, server: server, cpu: "1", memoryMB: 1024, diskGB: 1)
+        let g = try await fixture.workspace("gamma", tenant: globex, server: server, cpu: "2", memoryMB: 1024, diskGB: 1)
+        try await fixture.interval(a, from: "2026-03-10T10:00:00Z", to: "2026-03-10T12:00:00Z")
+        try await fixture.interval(g, from: "2026-03-11T10:00:00Z", to: "2026-03-11T11:00:00Z")
+        let period = "from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z"
+        try await Self.app(setup).test(.router) { client in
+            let one = try await Self.call(client, .get, "/admin/tenants/\(acme)/usage/export?\(period)&format=csv")
+            #expect(one.status == .ok, "\(one.text)")
+            let lines = one.text.split(separator: "\r\n")
+            #expect(lines.count == 2 && lines[1].contains("alpha") && lines[1].hasSuffix(",EUR,20000"), "\(one.text)")
+            #expect(!one.text.contains("gamma"))
+            let all = try await Self.call(client, .get, "/admin/billing/export?\(period)")
+            #expect(all.status == .ok && all.text.contains("alpha") && all.text.contains("gamma"), "\(all.text)")
+            #expect(try await Self.call(client, .get, "/admin/billing/export?\(period)", bearer: setup.tenantKey).status == .forbidden)
+            #expect(try await Self.call(client, .get, "/admin/tenants/\(UUID())/usage/export?\(period)").status == .notFound)
+            #expect(try await Self.call(client, .get, "/admin/billing/export?from=2026-03-01T00:00:00Z").status == .badRequest)
+            #expect(try await Self.call(client, .get, "/admin/billing/export?\(period)&format=xml").status == .badRequest)
+        }
+        setup.db.shutdown()
+        await setup.testDB.drop()
+    }
 }

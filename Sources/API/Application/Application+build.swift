@@ -19,6 +19,7 @@ public func buildApplication(
             .add(middleware: APIKeyMiddleware(database: services.database))
             .group(context: TenantRequestContext.self)
         WorkspaceController(database: services.database, orchestrator: orchestrator).addRoutes(to: tenant)
+        UsageController(database: services.database).addRoutes(to: tenant)
     }
     if let pool = services.pool, let placement = services.placement {
         let admin = router.group("admin")
@@ -27,6 +28,7 @@ public func buildApplication(
         AdminServersController(database: services.database, pool: pool).addRoutes(to: admin)
         AdminTenantsController(database: services.database).addRoutes(to: admin)
         AdminFleetController(database: services.database, placement: placement).addRoutes(to: admin)
+        AdminBillingController(database: services.database).addRoutes(to: admin)
     }
     return Application(router: router, configuration: configuration, logger: logger)
 }

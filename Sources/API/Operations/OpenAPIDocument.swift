@@ -186,6 +186,85 @@ enum OpenAPIDocument {
           "WorkspacePage": {
             "type": "object", "required": ["items"],
             "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Workspace"}}, "next_cursor": {"type": ["string", "null"]}}
+          },
+          "UsagePeriod": {
+            "type": "object", "required": ["from", "to"], "additionalProperties": false,
+            "description": "The half-open period [from, to).",
+            "properties": {"from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}
+          },
+          "UsageQuantities": {
+            "type": "object", "required": ["seconds", "cpu_core_hours", "memory_gb_hours", "disk_gb_hours", "workspace_hours"], "additionalProperties": false,
+            "properties": {
+              "seconds": {"type": "number", "minimum": 0, "description": "Running time, to the microsecond."},
+              "cpu_core_hours": {"type": "number", "minimum": 0},
+              "memory_gb_hours": {"type": "number", "minimum": 0, "description": "memory_mb / 1024 times hours."},
+              "disk_gb_hours": {"type": "number", "minimum": 0},
+              "workspace_hours": {"type": "number", "minimum": 0}
+            }
+          },
+          "Cost": {
+            "type": "object", "required": ["micros", "amount"], "additionalProperties": false,
+            "properties": {
+              "micros": {"type": "integer", "minimum": 0, "description": "Millionths of the currency unit."},
+              "amount": {"type": "string", "pattern": "^[0-9]+\\.[0-9]{6}$", "description": "The same amount in the currency unit, exact."}
+            }
+          },
+          "UsageReport": {
+            "type": "object", "required": ["period", "measured_at", "currency", "price_plan", "totals", "cost", "workspaces"], "additionalProperties": false,
+            "properties": {
+              "period": {"$ref": "#/components/schemas/UsagePeriod"},
+              "measured_at": {"type": "string", "format": "date-time", "description": "Running workspaces are counted up to here or to the period's end, whichever is first."},
+              "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+              "price_plan": {
+                "type": ["object", "null"], "additionalProperties": false,
+                "required": ["id", "name", "cpu_core_hour_micros", "memory_gb_hour_micros", "disk_gb_hour_micros", "workspace_hour_micros"],
+                "properties": {
+                  "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+                  "cpu_core_hour_micros": {"type": "integer", "minimum": 0}, "memory_gb_hour_micros": {"type": "integer", "minimum": 0},
+                  "disk_gb_hour_micros": {"type": "integer", "minimum": 0}, "workspace_hour_micros": {"type": "integer", "minimum": 0}
+                }
+              },
+              "totals": {"$ref": "#/components/schemas/UsageQuantities"},
+              "cost": {"$ref": "#/components/schemas/Cost"},
+              "workspaces": {
+                "type": "array", "description": "Workspaces that ran in the period, by name; their costs add up to the total.",
+                "items": {
+                  "type": "object", "required": ["id", "name", "usage", "cost"], "additionalProperties": false,
+                  "properties": {
+                    "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+                    "usage": {"$ref": "#/components/schemas/UsageQuantities"}, "cost": {"$ref": "#/components/schemas/Cost"}
+                  }
+                }
+              }
+            }
+          },
+          "UsageExport": {
+            "type": "object", "required": ["period", "rows"], "additionalProperties": false,
+            "properties": {
+              "period": {"$ref": "#/components/schemas/UsagePeriod"},
+              "rows": {
+                "type": "array",
+                "items": {
+                  "type": "object", "additionalProperties": false,
+                  "required": ["tenant_id", "workspace_id", "workspace_name", "server_name", "started_at", "ended_at", "seconds", "cpu",
+                               "memory_mb", "disk_gb", "currency", "cost_micros"],
+                  "properties": {
+                    "tenant_id": {"type": "string", "format": "uuid"},
+                    "workspace_id": {"type": "string", "format": "uuid"},
+                    "workspace_name": {"type": "string"},
+                    "server_name": {"type": ["string", "null"]},
+                    "started_at": {"type": "string", "format": "date-time"},
+                    "ended_at": {"type": "string", "format": "date-time"},
+                    "seconds": {"type": "number", "minimum": 0},
+                    "cpu": {"type": "number", "minimum": 0},
+                    "memory_mb": {"type": "integer", "minimum": 0},
+                    "disk_gb": {"type": "integer", "minimum": 0},
+                    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                    "cost_micros": {"type": "integer", "minimum": 0}
+                  }
+                }
+              }
+            }
           }
         },
         "responses": {
@@ -254,6 +333,38 @@ enum OpenAPIDocument {
         "/v1/workspaces/{id}/stop": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "stopWorkspace", "summary": "Stop a workspace", "security": [{"apiKey": []}],
           "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
             "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
+        "/v1/usage": {
+          "get": {
+            "operationId": "usage",
+            "summary": "Usage and cost over a period, in total and per workspace",
+            "security": [{"apiKey": []}],
+            "parameters": [
+              {"name": "from", "in": "query", "required": false, "description": "RFC 3339; default: the start of the UTC month that `to` falls in.",
+               "schema": {"type": "string", "format": "date-time"}},
+              {"name": "to", "in": "query", "required": false, "description": "RFC 3339, exclusive; default: now. At most 366 days after `from`.",
+               "schema": {"type": "string", "format": "date-time"}}],
+            "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageReport"}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}
+          }
+        },
+        "/v1/usage/export": {
+          "get": {
+            "operationId": "usageExport",
+            "summary": "One row per usage interval clipped to the period, as CSV or JSON",
+            "security": [{"apiKey": []}],
+            "parameters": [
+              {"name": "from", "in": "query", "required": true, "description": "RFC 3339.", "schema": {"type": "string", "format": "date-time"}},
+              {"name": "to", "in": "query", "required": true, "description": "RFC 3339, exclusive; at most 366 days after `from`.",
+               "schema": {"type": "string", "format": "date-time"}},
+              {"name": "format", "in": "query", "required": false, "schema": {"enum": ["csv", "json"], "default": "json"}}],
+            "responses": {
+              "200": {"description": "The export, as an attachment",
+                "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageExport"}},
+                            "text/csv": {"schema": {"type": "string"}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}
+          }
+        },
         "/v1/workspaces/{id}/restart": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "restartWorkspace", "summary": "Restart a running workspace", "security": [{"apiKey": []}],
           "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
             "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
@@ -285,7 +396,24 @@ enum OpenAPIDocument {
         "/admin/tenants/{id}/api-keys/{key_id}": {"parameters": [{"$ref": "#/components/parameters/id"}, {"name": "key_id", "in": "path", "required": true, "schema": {"type": "string"}}], "delete": {"operationId": "revokeKey", "summary": "Revoke a key", "security": [{"adminToken": []}], "responses": {"204": {"description": "Revoked"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/admin/price-plans": {"get": {"operationId": "listPricePlans", "summary": "Price plans", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricePlanPage"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}, "post": {"operationId": "createPricePlan", "summary": "Create a price plan (prices in millionths of the currency per hour)", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreatePricePlan"}}}}, "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricePlan"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/admin/audit": {"get": {"operationId": "audit", "summary": "The audit log, newest first", "security": [{"adminToken": []}], "parameters": [{"$ref": "#/components/parameters/limit"}, {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}}, {"name": "actor", "in": "query", "schema": {"type": "string"}}, {"name": "action", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 100}}, {"name": "tenant", "in": "query", "schema": {"type": "string", "format": "uuid"}}, {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}}, {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuditPage"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
-        "/admin/placement/dry-run": {"post": {"operationId": "placementDryRun", "summary": "Where a workspace would go and why, reserving nothing", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateWorkspace"}}}}, "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DryRun"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}}
+        "/admin/placement/dry-run": {"post": {"operationId": "placementDryRun", "summary": "Where a workspace would go and why, reserving nothing", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateWorkspace"}}}}, "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DryRun"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/tenants/{id}/usage/export": {"parameters": [{"$ref": "#/components/parameters/id"}], "get": {"operationId": "adminTenantUsageExport",
+          "summary": "One tenant's usage intervals clipped to the period, rated with its plan", "security": [{"adminToken": []}],
+          "parameters": [{"name": "from", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"}},
+              {"name": "to", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"}},
+              {"name": "format", "in": "query", "required": false, "schema": {"enum": ["csv", "json"], "default": "json"}}],
+          "responses": {"200": {"description": "The export, as an attachment", "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageExport"}}, "text/csv": {"schema": {"type": "string"}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
+              "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/billing/export": {"get": {"operationId": "billingExport", "summary": "Every tenant's usage intervals clipped to the period, rated", "security": [{"adminToken": []}],
+          "parameters": [{"name": "from", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"}},
+              {"name": "to", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"}},
+              {"name": "format", "in": "query", "required": false, "schema": {"enum": ["csv", "json"], "default": "json"}}],
+          "responses": {"200": {"description": "The export, as an attachment", "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageExport"}}, "text/csv": {"schema": {"type": "string"}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
+              "503": {"$ref": "#/components/responses/Error"}}}}
       }
     }
     """#
