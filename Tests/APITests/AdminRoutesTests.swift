@@ -256,6 +256,9 @@ import Testing
             let unknown = try await Self.call(client, .patch, "/admin/tenants/\(tenantID)", #"{"price_plan_id":"\#(UUID())"}"#)
             #expect(unknown.status == .badRequest && unknown.text.contains("price_plan_id"), "\(unknown.text)")
             #expect(try await Self.call(client, .post, "/admin/price-plans", #"{"name":"bad","currency":"euro"}"#).status == .badRequest)
+            #expect(try await Self.call(client, .post, "/admin/price-plans", #"{"name":"standard"}"#).status == .conflict)
+            let plans = try await Self.call(client, .get, "/admin/price-plans")
+            #expect(plans.status == .ok && plans.text.contains(#""cpu_core_hour_micros":20000"#), "\(plans.text)")
 
             // Revocation is immediate; a second revoke or a foreign key id is 404.
             #expect(try await Self.call(client, .delete, "/admin/tenants/\(tenantID)/api-keys/\(keyID)").status == .noContent)
