@@ -55,12 +55,28 @@ import Testing
         ))
     }
 
-    static func finish(_ served: Served) async {
+    static func finish(_ served: Served, stopped: Bool = false) async {
         let ids = (try? await served.db.withSystem { scope in
             try await scope.execute("SELECT id FROM workspaces WHERE status <> 'deleted'").map { try $0.decode("id", as: WorkspaceID.self) }
         }) ?? []
-        for id in ids { _ = try? await call(served, .delete, "/v1/workspaces/\(id)") }
-        TestEnvironment.terminate(served.pid)
+        if stopped {
+            // The service is gone: remove its containers on the engine directly.
+            let plain = (try? TestEnvironment.require("BERTH_TEST_DOCKER_PLAIN_2").split(separator: ":")) ?? []
+            let containers = (try? await served.db.withSystem { scope in
+                try await scope.execute("SELECT container_id FROM workspaces WHERE container_id IS NOT NULL").map { try $0.decode("container_id", as: String.self) }
+            }) ?? []
+            if plain.count == 2, let port = Int(plain[1]) {
+                let engine = DockerClient(endpoint: .http(host: String(plain[0]), port: port))
+                for container in containers { try? await engine.removeContainer(container) }
+            }
+        } else {
+            for id in ids { _ = try? await call(served, .delete, "/v1/workspaces/\(id)") }
+        }
+        if !stopped {
+            // SIGTERM is a graceful shutdown: the service group stops its loops and exits 0.
+            let exit = TestEnvironment.terminate(served.pid)
+            #expect(exit == 0, "berth serve exited with \(exit.map(String.init) ?? "a signal") on SIGTERM")
+        }
         served.db.shutdown()
         await served.testDB.drop()
     }
@@ -101,7 +117,8 @@ import Testing
             let response = try await Self.call(served, method, path, body: body, key: key)
             bodies.append(String(decoding: response.body, as: UTF8.self))
         }
-        TestEnvironment.terminate(served.pid)
+        // SIGTERM is a graceful shutdown: the service group stops its loops and exits 0.
+        #expect(TestEnvironment.terminate(served.pid) == 0)
         let log = try String(contentsOfFile: served.logPath, encoding: .utf8)
         #expect(!log.isEmpty)
         for text in bodies + [log] {
@@ -110,6 +127,6 @@ import Testing
             #expect(!text.contains(token), "a token leaked")
         }
         #expect(!log.contains(served.testDB.appURL), "the database URL (with its password) leaked")
-        await Self.finish(served)
+        await Self.finish(served, stopped: true)
     }
 }

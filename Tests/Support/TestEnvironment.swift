@@ -63,16 +63,22 @@ public enum TestEnvironment {
         return pid
     }
 
-    /// Sends SIGTERM and reaps the process, waiting up to `timeout`, then SIGKILL.
-    public static func terminate(_ pid: pid_t, timeout: Duration = .seconds(10)) {
+    /// Sends SIGTERM and reaps the process, waiting up to `timeout`, then SIGKILL. Returns the exit
+    /// code when the process exited by itself, nil when it died of a signal or had to be killed.
+    @discardableResult
+    public static func terminate(_ pid: pid_t, timeout: Duration = .seconds(10)) -> Int32? {
         kill(pid, SIGTERM)
         let end = ContinuousClock.now + timeout
         var status: Int32 = 0
         while ContinuousClock.now < end {
-            if waitpid(pid, &status, WNOHANG) == pid { return }
+            if waitpid(pid, &status, WNOHANG) == pid {
+                // WIFEXITED and WEXITSTATUS, which Swift does not import.
+                return status & 0x7f == 0 ? (status >> 8) & 0xff : nil
+            }
             usleep(20_000)
         }
         kill(pid, SIGKILL)
         waitpid(pid, &status, 0)
+        return nil
     }
 }

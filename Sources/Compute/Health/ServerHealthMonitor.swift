@@ -48,10 +48,11 @@ public struct ServerHealthMonitor: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await pass()
-                try await Task.sleep(for: configuration.interval)
+                // Cancelled by a graceful shutdown: the loop ends and the service returns cleanly.
+                try? await Task.sleep(for: configuration.interval)
             }
         }
     }

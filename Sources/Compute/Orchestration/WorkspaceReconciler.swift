@@ -34,11 +34,12 @@ public struct WorkspaceReconciler: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await pass()
                 await finishStale()
-                try await Task.sleep(for: interval)
+                // Cancelled by a graceful shutdown: the loop ends and the service returns cleanly.
+                try? await Task.sleep(for: interval)
             }
         }
     }
