@@ -141,6 +141,26 @@ import Testing
         db.shutdown()
         await testDB.drop()
     }
+
+    @Test func oneReconcilerPassAtATimeAcrossReplicas() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app(poolSize: 4)
+        let placement = PlacementService(database: db, logger: TestDatabase.logger)
+        let reconciler = WorkspaceReconciler(database: db, pool: DockerServerPool(), placement: placement, logger: TestDatabase.logger)
+        // Another replica holds the pass: this one skips its turn.
+        let skipped = try await db.withConnection { other in
+            try await other.execute("SELECT pg_advisory_lock(\(0x6265_7274_6872_6563 as Int64))")
+            let ran = await reconciler.runOnce()
+            try await other.execute("SELECT pg_advisory_unlock(\(0x6265_7274_6872_6563 as Int64))")
+            return !ran
+        }
+        #expect(skipped)
+        #expect(await reconciler.runOnce())
+        // And it let go of the lock after its pass.
+        #expect(await reconciler.runOnce())
+        db.shutdown()
+        await testDB.drop()
+    }
 }
 
 @Suite struct CrashRecoveryTests {

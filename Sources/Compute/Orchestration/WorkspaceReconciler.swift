@@ -8,8 +8,9 @@ import ServiceLifecycle
 /// rule: a workspace whose container died (exited, or vanished) goes to `error`, and its CPU and
 /// memory go back to the server.
 ///
-/// Safe with several replicas without a lock: each change is a guarded transition from `running`,
-/// so a second replica that sees the same dead container finds the workspace already moved.
+/// With several replicas, one pass runs at a time across all of them: a pass holds a PostgreSQL
+/// advisory lock, and a replica that cannot take it skips its turn. Each change is also a guarded
+/// transition, so even overlapping passes could not apply one twice.
 public struct WorkspaceReconciler: Service {
     let database: Database
     let pool: DockerServerPool
@@ -36,11 +37,33 @@ public struct WorkspaceReconciler: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await pass()
-                await finishStale()
+                await runOnce()
                 // Cancelled by a graceful shutdown: the loop ends and the service returns cleanly.
                 try? await Task.sleep(for: interval)
             }
+        }
+    }
+
+    /// The advisory lock key of the reconciler's pass (any fixed number unique to this loop).
+    static let lockKey: Int64 = 0x6265_7274_6872_6563  // "berthrec"
+
+    /// One pass (dead containers, then stale transitions) if no other replica is running one.
+    /// Returns whether it ran.
+    @discardableResult
+    public func runOnce() async -> Bool {
+        do {
+            return try await database.withConnection { connection in
+                let locked = try await connection.first("SELECT pg_try_advisory_lock(\(Self.lockKey)) AS locked")?.decode("locked", as: Bool.self) ?? false
+                guard locked else { return false }
+                await pass()
+                await finishStale()
+                // Were the connection lost instead, the server would release the lock with the session.
+                try await connection.execute("SELECT pg_advisory_unlock(\(Self.lockKey))")
+                return true
+            }
+        } catch {
+            logger.warning("reconciler could not take its lock", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
