@@ -23,6 +23,7 @@ public func buildApplication(
         AdminServersController(database: services.database, pool: pool).addRoutes(to: admin)
         AdminTenantsController(database: services.database).addRoutes(to: admin)
         AdminFleetController(database: services.database, placement: placement).addRoutes(to: admin)
+        AdminPanel(database: services.database, pool: pool, placement: placement, adminToken: services.adminToken).addRoutes(to: router)
     }
     return Application(router: router, configuration: configuration, logger: logger)
 }
