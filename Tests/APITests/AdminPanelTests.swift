@@ -367,6 +367,12 @@ import Testing
             let audit = try await Self.call(client, .get, "/admin/ui/audit?actor=admin", cookie: session)
             #expect(audit.status == .ok && !audit.text.contains(secret))
             #expect(try await Self.call(client, .get, "/admin/ui/audit?actor=nobody", cookie: session).status == .badRequest)
+            // The filter form as a browser sends it, empty fields included.
+            #expect(try await Self.call(client, .get, "/admin/ui/audit?actor=&action=", cookie: session).location == "/admin/ui/audit")
+            #expect(try await Self.call(client, .get, "/admin/ui/audit?actor=admin&action=", cookie: session).location == "/admin/ui/audit?actor=admin")
+            let filtered = try await Self.call(client, .get, "/admin/ui/audit?actor=admin&action=server.cordon", cookie: session)
+            #expect(filtered.status == .ok && filtered.text.contains(#"data-action="server.cordon""#) && !filtered.text.contains(#"data-action="server.add""#))
+            #expect(filtered.text.contains(#"<option value="admin" selected>"#) && filtered.text.contains(#"value="server.cordon""#))
         }
         let actions = try await Self.auditActions(setup.db)
         #expect(actions.allSatisfy { $0.actor == "admin" })

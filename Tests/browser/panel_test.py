@@ -29,7 +29,7 @@ try:
     from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError as error:
     fail(f"selenium is not installed ({error}): scripts/browser-test.sh installs it into .local/browser-venv")
 
@@ -430,6 +430,16 @@ def run():
         check(action in actions, f"{action} is not in the audit log page ({actions[:12]})")
     check(secret not in driver.page_source, "the key's secret is in the audit log")
     shot("audit")
+    Select(must('#audit-filter select[name="actor"]')).select_by_value("admin")
+    fill('#audit-filter input[name="action"]', "server.cordon")
+    click('#audit-filter button[type="submit"]')
+    wait(lambda: "action=server.cordon" in driver.current_url, "the filtered audit log")
+    actions = [r.get_attribute("data-action") for r in driver.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")]
+    check(actions and set(actions) == {"server.cordon"}, f"the filter shows {actions}")
+    Select(must('#audit-filter select[name="actor"]')).select_by_value("")
+    must('#audit-filter input[name="action"]').clear()
+    click('#audit-filter button[type="submit"]')
+    wait(lambda: driver.current_url.endswith("/admin/ui/audit") and element("#audit-table") is not None, "the unfiltered audit log")
     step("the key revoked through the panel; the audit log page shows every change")
 
     # Remove the added servers (confirming the dialog), then sign out.

@@ -78,6 +78,16 @@ struct PanelFleetPages {
 
     /// Newest first, filtered as `/admin/audit` filters (the same parser), a page at a time.
     func audit(_ request: Request, _ context: PanelRequestContext) async throws -> Response {
+        // The filter form sends its empty fields too; the API's parser rightly refuses an empty
+        // filter, so the page drops them first.
+        let query = request.uri.queryParameters
+        if query.contains(where: { $0.value.isEmpty }) {
+            var components = URLComponents()
+            components.path = "/admin/ui/audit"
+            let kept = query.filter { !$0.value.isEmpty }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+            components.queryItems = kept.isEmpty ? nil : kept
+            return Response.redirect(to: components.string ?? "/admin/ui/audit")
+        }
         let (filter, before) = try AdminFleetController.auditQuery(request)
         let events = try await database.withSystem { try await AuditStore().list(filter, before: before, limit: Self.auditLimit + 1, in: $0) }
         let shown = Array(events.prefix(Self.auditLimit))
