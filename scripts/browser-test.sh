@@ -13,7 +13,7 @@ command -v chromedriver >/dev/null || die "chromedriver is missing (apt package 
 
 venv=.local/browser-venv
 if ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
-    python3 -m venv "$venv" || die "cannot create $venv (python3 -m venv)"
+    python3 -m venv "$venv" || die "cannot create $venv with python3 -m venv (with Debian's own python3, install python3-venv)"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check 'selenium>=4.20,<5' || die "selenium did not install"
 fi
 

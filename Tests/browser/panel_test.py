@@ -242,7 +242,7 @@ def run():
     wait(lambda: driver.current_url.endswith("/admin/ui/servers"), "the servers page after login")
     cookie = driver.get_cookie("berth_admin_session")
     check(cookie is not None, "the browser kept no session cookie")
-    check(cookie.get("httpOnly") is True and cookie.get("sameSite") == "Strict", f"cookie flags in the browser: {cookie}")
+    check(cookie.get("httpOnly") is True and cookie.get("sameSite") == "Strict", f"cookie flags in the browser: httpOnly={cookie.get('httpOnly')} sameSite={cookie.get('sameSite')}")
     check(driver.execute_script("return document.cookie").find("berth_admin_session") == -1, "page scripts can read the session cookie")
     session = {"Cookie": f"berth_admin_session={cookie['value']}"}
     step("login sets an HttpOnly, SameSite=Strict session cookie")
