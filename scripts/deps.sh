@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages Berth builds against, when missing: libpq, libcurl, OpenSSL, pkg-config.
+# Installs the system packages Berth builds against, when missing: libpq, libcurl, OpenSSL, pkg-config;
+# and chromium with its driver, for the admin panel's browser test (scripts/browser-test.sh).
 set -euo pipefail
 need=()
-for pkg in libpq-dev libcurl4-openssl-dev libssl-dev pkg-config; do
+for pkg in libpq-dev libcurl4-openssl-dev libssl-dev pkg-config chromium chromium-driver; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

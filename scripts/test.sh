@@ -29,4 +29,6 @@ timed='OvercommitStormTests|TwoReplicaHealthTests|ServerHealthMonitorTests|Tenan
 swift test --skip-build --skip "$timed"
 # The OpenAPI document against the real service: no server errors, no responses that break it.
 scripts/schemathesis.sh
+# The admin panel in headless chromium against a real service; screenshots in test-artifacts/panel/.
+scripts/browser-test.sh
 swift test --skip-build --no-parallel --filter "$timed"

@@ -50,8 +50,17 @@ struct AdminFleetController {
 
     /// `?actor=admin|tenant|system|<key id>&action=&tenant=&from=&to=&limit=&cursor=`, newest first.
     func audit(_ request: Request) async throws -> Response {
-        let query = request.uri.queryParameters
         let limit = try AdminQuery.limit(request)
+        let (filter, before) = try Self.auditQuery(request)
+        let page = try await database.withSystem { try await AuditStore().list(filter, before: before, limit: limit + 1, in: $0) }
+        struct Page: Encodable { let items: [AuditStore.Event]; let next_cursor: String? }
+        let items = Array(page.prefix(limit))
+        return try JSONResponse.make(Page(items: items, next_cursor: page.count > limit ? items.last.map { String($0.id) } : nil))
+    }
+
+    /// The audit filters of a query (`actor`, `action`, `tenant`, `from`, `to`) and the cursor, checked.
+    static func auditQuery(_ request: Request) throws -> (filter: AuditStore.Filter, before: Int?) {
+        let query = request.uri.queryParameters
         var filter = AuditStore.Filter()
         if let actor = query["actor"].map(String.init) {
             if ["admin", "tenant", "system"].contains(actor) {
@@ -78,10 +87,7 @@ struct AdminFleetController {
             guard let value = Int(text), value > 0 else { throw Self.invalid("cursor", "cursor is not valid") }
             before = value
         }
-        let page = try await database.withSystem { try await AuditStore().list(filter, before: before, limit: limit + 1, in: $0) }
-        struct Page: Encodable { let items: [AuditStore.Event]; let next_cursor: String? }
-        let items = Array(page.prefix(limit))
-        return try JSONResponse.make(Page(items: items, next_cursor: page.count > limit ? items.last.map { String($0.id) } : nil))
+        return (filter, before)
     }
 
     /// Takes the body of a workspace create and explains where it would go, reserving nothing.

@@ -10,6 +10,7 @@ struct AdminServersController {
     let pool: DockerServerPool
     let store = WorkspaceServerStore()
     let audit = AuditStore()
+    var administration: ServerAdministration { ServerAdministration(database: database, pool: pool) }
 
     func addRoutes(to group: RouterGroup<AdminRequestContext>) {
         group.get("servers") { _, _ in try await list() }
@@ -39,37 +40,8 @@ struct AdminServersController {
         } catch {
             throw APIError(.badRequest, code: "validation_failed", message: error.description)
         }
-        let server: WorkspaceServer
-        do {
-            server = try await database.withSystem { scope in
-                let server = try await store.insert(registration, in: scope)
-                try await audit.record(.admin, action: "server.add", tenant: nil, target: ("server", server.id.description), details: [
-                    "name": server.name, "host": server.connection.host, "docker_port": String(server.connection.dockerPort),
-                    "tls_enabled": String(server.connection.tlsEnabled),
-                ], in: scope)
-                return server
-            }
-        } catch {
-            if let error = error as? PostgresError, error.code == .uniqueViolation {
-                throw APIError(.conflict, code: "name_taken", message: "a server named \(registration.name) already exists")
-            }
-            throw error
-        }
-        struct Connection: Encodable {
-            let ok: Bool
-            let docker_version: String?
-            let ncpu: Int?
-            let memory_total_mb: Int?
-            let error: String?
-        }
-        let connection: Connection
-        do {
-            let observed = try await pool.check(server, timeout: .seconds(5))
-            connection = Connection(ok: true, docker_version: observed.dockerVersion, ncpu: observed.ncpu, memory_total_mb: observed.memoryTotalMB, error: nil)
-        } catch let error as DockerError {
-            connection = Connection(ok: false, docker_version: nil, ncpu: nil, memory_total_mb: nil, error: error.description)
-        }
-        struct Added: Encodable { let server: ServerView; let connection: Connection }
+        let (server, connection) = try await administration.add(registration)
+        struct Added: Encodable { let server: ServerView; let connection: ServerAdministration.ConnectionCheck }
         return try JSONResponse.make(Added(server: ServerView(server), connection: connection), status: .created)
     }
 
@@ -111,23 +83,16 @@ struct AdminServersController {
     /// Refused while any workspace holds a place on the server.
     func remove(_ context: AdminRequestContext) async throws -> Response {
         let id = try Self.serverID(context)
-        let outcome = try await database.withSystem { scope -> (found: Bool, removed: Bool, left: [FleetQueries.WorkspaceLine]) in
-            guard let server = try await store.get(id, in: scope) else { return (false, false, []) }
-            if try await store.remove(id, in: scope) {
-                try await audit.record(.admin, action: "server.remove", tenant: nil, target: ("server", id.description), details: ["name": server.name], in: scope)
-                return (true, true, [])
-            }
-            return (true, false, try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 100, in: scope))
-        }
-        guard outcome.found else { throw Self.notFound }
-        guard outcome.removed else {
+        switch try await administration.remove(id) {
+        case .removed:
+            return Response(status: .noContent)
+        case .notFound:
+            throw Self.notFound
+        case .busy(let left):
             throw APIError(.conflict, code: "server_busy", message: "workspaces still live on this server: drain it and move or delete them first", details: [
-                "workspaces": .array(outcome.left.map { .object(["id": .string($0.id.description), "name": .string($0.name), "tenant": .string($0.tenant.name), "status": .string($0.status)]) }),
+                "workspaces": .array(left.map { .object(["id": .string($0.id.description), "name": .string($0.name), "tenant": .string($0.tenant.name), "status": .string($0.status)]) }),
             ])
         }
-        let remaining = try await database.withSystem { try await store.list(in: $0) }
-        pool.retain(only: Set(remaining.map(\.id)))
-        return Response(status: .noContent)
     }
 
     func stats(_ context: AdminRequestContext) async throws -> Response {
@@ -157,17 +122,7 @@ struct AdminServersController {
     /// it off is the scaling service's part). Uncordon makes the server placeable again.
     func schedule(_ state: WorkspaceServer.Schedulable, _ context: AdminRequestContext) async throws -> Response {
         let id = try Self.serverID(context)
-        let action = switch state {
-        case .active: "server.uncordon"
-        case .cordoned: "server.cordon"
-        case .draining: "server.drain"
-        }
-        let result = try await database.withSystem { scope -> (WorkspaceServer, [FleetQueries.WorkspaceLine])? in
-            guard let server = try await store.setSchedulable(id, state, in: scope) else { return nil }
-            try await audit.record(.admin, action: action, tenant: nil, target: ("server", id.description), details: ["name": server.name], in: scope)
-            return (server, try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 500, in: scope))
-        }
-        guard let (server, workspaces) = result else { throw Self.notFound }
+        guard let (server, workspaces) = try await administration.schedule(id, state) else { throw Self.notFound }
         struct Scheduled: Encodable { let server: ServerView; let workspaces_remaining: [FleetQueries.WorkspaceLine] }
         return try JSONResponse.make(Scheduled(server: ServerView(server), workspaces_remaining: workspaces))
     }

@@ -11,6 +11,7 @@ struct AdminTenantsController {
     let tenants = TenantStore()
     let keys = APIKeyStore()
     let audit = AuditStore()
+    var administration: TenantAdministration { TenantAdministration(database: database) }
 
     func addRoutes(to group: RouterGroup<AdminRequestContext>) {
         group.get("tenants") { request, _ in try await list(request) }
@@ -74,28 +75,12 @@ struct AdminTenantsController {
     func create(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
         let input = try TenantInput.parse(body, creating: true)
-        guard let name = input.name else { throw TenantInput.invalid("name", "name is required") }
-        let quota = input.quota(over: .standard)
-        do {
-            let tenant = try await database.withSystem { scope in
-                let tenant = try await tenants.create(name: name, quota: quota, pricePlan: input.pricePlan ?? nil, in: scope)
-                try await audit.record(.admin, action: "tenant.create", tenant: tenant.id, target: ("tenant", tenant.id.description), details: input.auditDetails, in: scope)
-                return tenant
-            }
-            return try JSONResponse.make(TenantView(tenant), status: .created)
-        } catch {
-            throw Self.map(error, name: name)
-        }
+        return try JSONResponse.make(TenantView(try await administration.create(input)), status: .created)
     }
 
     func show(_ context: AdminRequestContext) async throws -> Response {
         let id = try Self.tenantID(context)
-        let found = try await database.withSystem { scope -> (Tenant, [APIKeyRecord], Int)? in
-            guard let tenant = try await tenants.get(id, in: scope) else { return nil }
-            let live = try await scope.first("SELECT count(*) AS n FROM workspaces WHERE tenant_id = \(id) AND status <> 'deleted'")!.decode("n", as: Int.self)
-            return (tenant, try await keys.list(tenantID: id, in: scope), live)
-        }
-        guard let (tenant, records, live) = found else { throw Self.notFound }
+        guard let (tenant, records, live) = try await administration.detail(id) else { throw Self.notFound }
         struct Detail: Encodable { let tenant: TenantView; let api_keys: [KeyView]; let live_workspaces: Int }
         return try JSONResponse.make(Detail(tenant: TenantView(tenant), api_keys: records.map(KeyView.init), live_workspaces: live))
     }
@@ -131,23 +116,13 @@ struct AdminTenantsController {
             try TenantInput.refuseUnknown(object, allowed: ["name"], at: "")
             if object["name"] != nil { name = try TenantInput.string(object, "name", at: "") }
         }
-        guard (1...100).contains(name.count), !name.contains(where: \.isNewline) else {
-            throw TenantInput.invalid("name", "name must be 1 to 100 characters on one line")
-        }
-        let material = APIKeyMaterial.generate()
-        let record = try await database.withSystem { scope -> APIKeyRecord? in
-            guard try await tenants.get(id, in: scope) != nil else { return nil }
-            let record = try await keys.insert(tenantID: id, name: name, prefix: material.prefix, hash: material.hash, in: scope)
-            try await audit.record(.admin, action: "api_key.issue", tenant: id, target: ("api_key", record.id.description), details: ["name": name, "prefix": record.prefix], in: scope)
-            return record
-        }
-        guard let record else { throw Self.notFound }
+        guard let (record, secret) = try await administration.issueKey(tenant: id, name: name) else { throw Self.notFound }
         struct Issued: Encodable {
             let key: KeyView
             /// Shown once: only its hash is stored.
             let secret: String
         }
-        return try JSONResponse.make(Issued(key: KeyView(record), secret: material.secret), status: .created)
+        return try JSONResponse.make(Issued(key: KeyView(record), secret: secret), status: .created)
     }
 
     func revokeKey(_ context: AdminRequestContext) async throws -> Response {
@@ -155,13 +130,7 @@ struct AdminTenantsController {
         guard let text = context.parameters.get("key_id"), let keyID = APIKeyID(text) else {
             throw APIError(.notFound, code: "not_found", message: "API key not found")
         }
-        let revoked = try await database.withSystem { scope in
-            let revoked = try await keys.revoke(keyID, tenantID: id, in: scope)
-            if revoked {
-                try await audit.record(.admin, action: "api_key.revoke", tenant: id, target: ("api_key", keyID.description), in: scope)
-            }
-            return revoked
-        }
+        let revoked = try await administration.revokeKey(keyID, tenant: id)
         guard revoked else { throw APIError(.notFound, code: "not_found", message: "API key not found (or already revoked)") }
         return Response(status: .noContent)
     }

@@ -30,5 +30,9 @@ public func buildApplication(
         AdminFleetController(database: services.database, placement: placement).addRoutes(to: admin)
         AdminBillingController(database: services.database).addRoutes(to: admin)
     }
+    // The admin panel: pages for people, over the same stores and shared functions as the admin API.
+    if let pool = services.pool, let placement = services.placement {
+        AdminPanel(database: services.database, pool: pool, placement: placement, adminToken: services.adminToken).addRoutes(to: router)
+    }
     return Application(router: router, configuration: configuration, logger: logger)
 }

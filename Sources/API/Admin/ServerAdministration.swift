@@ -1,0 +1,88 @@
+import Compute
+import Domain
+import HTTPTypes
+import Persistence
+
+/// The fleet changes an admin makes, shared by the JSON API and the panel: each writes its audit
+/// row (actor admin) in the same transaction as the change.
+struct ServerAdministration {
+    let database: Database
+    let pool: DockerServerPool
+    let store = WorkspaceServerStore()
+    let audit = AuditStore()
+
+    /// How the one connection attempt after adding a server went.
+    struct ConnectionCheck: Encodable {
+        let ok: Bool
+        let docker_version: String?
+        let ncpu: Int?
+        let memory_total_mb: Int?
+        let error: String?
+    }
+
+    /// Inserts the server, then connects once and reports how that went. The health monitor takes
+    /// the server from there (it starts `unhealthy` until its first good check).
+    func add(_ registration: WorkspaceServerStore.Registration) async throws -> (server: WorkspaceServer, connection: ConnectionCheck) {
+        let server: WorkspaceServer
+        do {
+            server = try await database.withSystem { scope in
+                let server = try await store.insert(registration, in: scope)
+                try await audit.record(.admin, action: "server.add", tenant: nil, target: ("server", server.id.description), details: [
+                    "name": server.name, "host": server.connection.host, "docker_port": String(server.connection.dockerPort),
+                    "tls_enabled": String(server.connection.tlsEnabled),
+                ], in: scope)
+                return server
+            }
+        } catch {
+            if let error = error as? PostgresError, error.code == .uniqueViolation {
+                throw APIError(.conflict, code: "name_taken", message: "a server named \(registration.name) already exists")
+            }
+            throw error
+        }
+        do {
+            let observed = try await pool.check(server, timeout: .seconds(5))
+            return (server, ConnectionCheck(ok: true, docker_version: observed.dockerVersion, ncpu: observed.ncpu, memory_total_mb: observed.memoryTotalMB, error: nil))
+        } catch let error as DockerError {
+            return (server, ConnectionCheck(ok: false, docker_version: nil, ncpu: nil, memory_total_mb: nil, error: error.description))
+        }
+    }
+
+    /// Sets the schedulable state; `nil` when there is no such server. Returns the workspaces still on it.
+    func schedule(_ id: ServerID, _ state: WorkspaceServer.Schedulable) async throws -> (server: WorkspaceServer, workspaces: [FleetQueries.WorkspaceLine])? {
+        let action = switch state {
+        case .active: "server.uncordon"
+        case .cordoned: "server.cordon"
+        case .draining: "server.drain"
+        }
+        return try await database.withSystem { scope -> (WorkspaceServer, [FleetQueries.WorkspaceLine])? in
+            guard let server = try await store.setSchedulable(id, state, in: scope) else { return nil }
+            try await audit.record(.admin, action: action, tenant: nil, target: ("server", id.description), details: ["name": server.name], in: scope)
+            return (server, try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 500, in: scope))
+        }
+    }
+
+    /// What a removal did.
+    enum Removal {
+        case removed
+        case notFound
+        /// Workspaces still hold a place on the server.
+        case busy([FleetQueries.WorkspaceLine])
+    }
+
+    /// Removes the server unless a workspace holds a place on it; the pool forgets its client.
+    func remove(_ id: ServerID) async throws -> Removal {
+        let outcome = try await database.withSystem { scope -> Removal in
+            guard let server = try await store.get(id, in: scope) else { return .notFound }
+            if try await store.remove(id, in: scope) {
+                try await audit.record(.admin, action: "server.remove", tenant: nil, target: ("server", id.description), details: ["name": server.name], in: scope)
+                return .removed
+            }
+            return .busy(try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 100, in: scope))
+        }
+        if case .removed = outcome {
+            let remaining = try await database.withSystem { try await store.list(in: $0) }
+            pool.retain(only: Set(remaining.map(\.id)))
+        }
+        return outcome
+    }
+}
