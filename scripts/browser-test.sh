@@ -3,13 +3,14 @@
 # in a venv under .local/), against a real `berth serve` with a database of its own. Runs
 # Tests/browser/panel_test.py, which writes a screenshot of each page to test-artifacts/panel/.
 # Called by `make test`. Needs: PostgreSQL and the fleet running, the berth binary built, and
-# chromium + chromium-driver (scripts/deps.sh installs them).
+# chromium + chromium-driver (installed here through scripts/deps.sh when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "browser-test.sh: $*" >&2; exit 1; }
-command -v chromium >/dev/null || die "chromium is missing (apt package chromium; run scripts/deps.sh)"
-command -v chromedriver >/dev/null || die "chromedriver is missing (apt package chromium-driver; run scripts/deps.sh)"
+scripts/deps.sh chromium chromium-driver
+command -v chromium >/dev/null || die "chromium is missing (apt package chromium)"
+command -v chromedriver >/dev/null || die "chromedriver is missing (apt package chromium-driver)"
 
 venv=.local/browser-venv
 if ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then

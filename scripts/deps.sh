@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages Berth builds against, when missing: libpq, libcurl, OpenSSL, pkg-config;
-# and chromium with its driver, for the admin panel's browser test (scripts/browser-test.sh).
+# Installs the system packages Berth builds against, when missing: libpq, libcurl, OpenSSL, pkg-config,
+# and any packages named as arguments (the browser test asks for chromium and its driver).
 set -euo pipefail
 need=()
-for pkg in libpq-dev libcurl4-openssl-dev libssl-dev pkg-config chromium chromium-driver; do
+for pkg in libpq-dev libcurl4-openssl-dev libssl-dev pkg-config "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh
+scripts/deps.sh chromium chromium-driver
 if [ "${CI:-}" = true ]; then
     # In CI nothing should outlive the run: stop what we started, whatever the outcome.
     trap 'scripts/fleet.sh stop >/dev/null 2>&1 || true; scripts/postgres.sh stop || true' EXIT
