@@ -309,7 +309,7 @@ def run():
     check(status == 200, f"uncordoning {other['name']} through the API answered {status}")
     wait(lambda: row_attribute(other["name"], "data-schedulable") == "active", f"{other['name']} active again by live refresh", timeout=15)
     check(driver.execute_script("return window.panelTestMark") == 1, "the page was reloaded instead of refreshed in place")
-    check(element('[data-bar="engine"] .bar', row(SERVER_NAME)) is not None, "no engine capacity bar for the healthy server")
+    check(element('[data-bar="observed"] .bar', row(SERVER_NAME)) is not None, "no observed-usage capacity bar for the healthy server")
     shot("servers")
     step(f"live refresh: {SERVER_NAME} turns healthy, ws-panel-deaf shows its last error, an API cordon appears without a reload")
 

@@ -23,6 +23,9 @@ struct ServerView: Encodable {
         let containers: Int
         let containers_running: Int
         let docker_version: String
+        /// Cores and memory Berth's workspace containers used at the last check (nil: not sampled yet).
+        let workspace_cpu_cores: Double?
+        let workspace_memory_mb: Int?
     }
 
     let id: ServerID
@@ -67,7 +70,10 @@ struct ServerView: Encodable {
         capacity = Figures(server.capacity)
         reserved = Figures(server.reserved)
         observed = server.observed.map {
-            Observed(ncpu: $0.ncpu, memory_total_mb: $0.memoryTotalMB, containers: $0.containers, containers_running: $0.containersRunning, docker_version: $0.dockerVersion)
+            Observed(
+                ncpu: $0.ncpu, memory_total_mb: $0.memoryTotalMB, containers: $0.containers, containers_running: $0.containersRunning,
+                docker_version: $0.dockerVersion, workspace_cpu_cores: $0.workspaceCPUCores, workspace_memory_mb: $0.workspaceMemoryMB
+            )
         }
         created_at = server.registeredAt
     }

@@ -49,7 +49,7 @@ struct PanelLabel {
 
 /// A horizontal bar: `used` of `total`, drawn with CSS classes only (the CSP allows no inline styles).
 struct PanelBar {
-    /// What the bar measures (`reserved`, `engine`, `running`).
+    /// What the bar measures (`reserved`, `observed`, `running`).
     let label: String
     /// The figures in words, e.g. `1.5 / 4 cores`.
     let text: String

@@ -174,8 +174,8 @@ enum PanelTemplates {
         <div class="sub">{{#lastCheck}}checked <time datetime="{{lastCheckISO}}">{{lastCheckAgo}}</time>{{/lastCheck}}{{^lastCheck}}not checked yet{{/lastCheck}}</div>
         {{#lastError}}<div class="last-error" data-field="last-error">{{lastError}}</div>{{/lastError}}</td>
         <td><span class="badge sched-{{schedulable}}" data-field="schedulable">{{schedulable}}</span></td>
-        <td class="capacity">{{#cpu}}{{>bar}}{{/cpu}}{{#cpuEngine}}{{>bar}}{{/cpuEngine}}{{^cpuEngine}}<div class="bar-row nodata" data-bar="engine">engine: no data</div>{{/cpuEngine}}</td>
-        <td class="capacity">{{#memory}}{{>bar}}{{/memory}}{{#memoryEngine}}{{>bar}}{{/memoryEngine}}{{^memoryEngine}}<div class="bar-row nodata" data-bar="engine">engine: no data</div>{{/memoryEngine}}</td>
+        <td class="capacity">{{#cpu}}{{>bar}}{{/cpu}}{{#cpuObserved}}{{>bar}}{{/cpuObserved}}{{^cpuObserved}}<div class="bar-row nodata" data-bar="observed">observed: no data</div>{{/cpuObserved}}</td>
+        <td class="capacity">{{#memory}}{{>bar}}{{/memory}}{{#memoryObserved}}{{>bar}}{{/memoryObserved}}{{^memoryObserved}}<div class="bar-row nodata" data-bar="observed">observed: no data</div>{{/memoryObserved}}</td>
         <td class="capacity">{{#slots}}{{>bar}}{{/slots}}{{#running}}{{>bar}}{{/running}}{{^running}}<div class="bar-row nodata" data-bar="running">running: no data</div>{{/running}}</td>
         <td class="actions">
         {{#isActive}}<form method="post" action="/admin/ui/servers/{{id}}/cordon">{{>csrf}}<button type="submit" data-action="cordon">Cordon</button></form>{{/isActive}}
@@ -188,7 +188,7 @@ enum PanelTemplates {
         </tbody>
         </table>
         </div>
-        <p class="sub legend"><b>reserved</b>: what placed workspaces hold, of the server's total. <b>engine</b>: the server's total against the CPUs and memory Docker reports at the last health check (red above 100 %: the total promises more than the engine has). <b>running</b>: containers Docker reports running, of the server's maximum.</p>
+        <p class="sub legend"><b>reserved</b>: what placed workspaces hold, of the server's total. <b>observed</b>: what Berth's workspace containers used at the last health check, of the server's total (CPU from the second check on). <b>running</b>: containers Docker reports running, of the server's maximum.</p>
         {{/hasServers}}
         </section>
         {{/body}}
@@ -221,8 +221,8 @@ enum PanelTemplates {
         <dt>Docker</dt><dd>{{#dockerVersion}}{{dockerVersion}}{{/dockerVersion}}{{^dockerVersion}}no data{{/dockerVersion}}</dd>
         </dl>
         <div class="capacity-grid">
-        <div><h3>CPU</h3>{{#cpu}}{{>bar}}{{/cpu}}{{#cpuEngine}}{{>bar}}{{/cpuEngine}}{{^cpuEngine}}<div class="bar-row nodata">engine: no data</div>{{/cpuEngine}}</div>
-        <div><h3>Memory</h3>{{#memory}}{{>bar}}{{/memory}}{{#memoryEngine}}{{>bar}}{{/memoryEngine}}{{^memoryEngine}}<div class="bar-row nodata">engine: no data</div>{{/memoryEngine}}</div>
+        <div><h3>CPU</h3>{{#cpu}}{{>bar}}{{/cpu}}{{#cpuObserved}}{{>bar}}{{/cpuObserved}}{{^cpuObserved}}<div class="bar-row nodata">observed: no data</div>{{/cpuObserved}}</div>
+        <div><h3>Memory</h3>{{#memory}}{{>bar}}{{/memory}}{{#memoryObserved}}{{>bar}}{{/memoryObserved}}{{^memoryObserved}}<div class="bar-row nodata">observed: no data</div>{{/memoryObserved}}</div>
         <div><h3>Disk</h3>{{#disk}}{{>bar}}{{/disk}}</div>
         <div><h3>Workspaces</h3>{{#slots}}{{>bar}}{{/slots}}{{#running}}{{>bar}}{{/running}}{{^running}}<div class="bar-row nodata">running: no data</div>{{/running}}</div>
         </div>

@@ -24,9 +24,9 @@ struct ServerRow {
     let hasLabels: Bool
     let dockerVersion: String?
     let cpu: PanelBar
-    let cpuEngine: PanelBar?
+    let cpuObserved: PanelBar?
     let memory: PanelBar
-    let memoryEngine: PanelBar?
+    let memoryObserved: PanelBar?
     let disk: PanelBar
     let slots: PanelBar
     let running: PanelBar?
@@ -57,20 +57,22 @@ struct ServerRow {
                         text: "\(reserved.diskGB) / \(total.diskGB) GB", title: "Disk reserved by workspaces, of the server's total")
         slots = PanelBar(label: "reserved", used: Double(reserved.workspaces), total: Double(total.workspaces),
                          text: "\(reserved.workspaces) / \(total.workspaces)", title: "Workspaces placed, of the server's maximum")
-        // What the health monitor last read from Docker: the engine's own CPUs and memory against
-        // the total Berth places by (over 100 % means the total promises more than the engine has),
-        // and its running containers against the maximum.
-        if let observed = server.observed {
-            cpuEngine = PanelBar(label: "engine", used: Double(total.cpuMillis), total: Double(observed.ncpu * 1000),
-                                 text: "\(totalCores) of \(observed.ncpu) CPUs", title: "The server's total against the CPUs Docker reports", warnAt: .infinity)
-            memoryEngine = PanelBar(label: "engine", used: Double(total.memoryMB), total: Double(observed.memoryTotalMB),
-                                    text: "\(total.memoryMB) of \(observed.memoryTotalMB) MB", title: "The server's total against the memory Docker reports", warnAt: .infinity)
-            running = PanelBar(label: "running", used: Double(observed.containersRunning), total: Double(total.workspaces),
-                               text: "\(observed.containersRunning) containers", title: "Running containers Docker reports, of the server's maximum")
-        } else {
-            cpuEngine = nil
-            memoryEngine = nil
-            running = nil
+        // What the health monitor last observed Berth's workspace containers using, against the
+        // server's total (CPU is a rate between two checks, so it appears from the second check on),
+        // and the running containers Docker reports against the maximum.
+        let observed = server.observed
+        cpuObserved = observed?.workspaceCPUCores.map { cores in
+            PanelBar(label: "observed", used: cores * 1000, total: Double(total.cpuMillis),
+                     text: "\(PanelFormat.number((cores * 100).rounded() / 100)) / \(totalCores) cores in use",
+                     title: "CPU Berth's workspace containers used at the last health check, of the server's total (Docker reports \(observed?.ncpu ?? 0) CPUs)")
+        }
+        memoryObserved = observed?.workspaceMemoryMB.map { used in
+            PanelBar(label: "observed", used: Double(used), total: Double(total.memoryMB), text: "\(used) / \(total.memoryMB) MB in use",
+                     title: "Memory Berth's workspace containers used at the last health check, of the server's total (Docker reports \(observed?.memoryTotalMB ?? 0) MB)")
+        }
+        running = observed.map { observed in
+            PanelBar(label: "running", used: Double(observed.containersRunning), total: Double(total.workspaces),
+                     text: "\(observed.containersRunning) containers", title: "Running containers Docker reports, of the server's maximum")
         }
     }
 }

@@ -14,6 +14,8 @@ public final class DockerServerPool: ServerProbe, Sendable {
     }
 
     private let clients = Mutex<[ServerID: Entry]>([:])
+    /// Per server, when the last check sampled its workspace containers and their CPU counters.
+    private let cpuCounters = Mutex<[ServerID: (at: ContinuousClock.Instant, counters: [String: UInt64])]>([:])
     let engine: CurlEngine
     let timeout: Duration
 
@@ -38,18 +40,46 @@ public final class DockerServerPool: ServerProbe, Sendable {
     /// Forgets clients of servers not in `ids` (removed from the fleet).
     public func retain(only ids: Set<ServerID>) {
         clients.withLock { clients in clients = clients.filter { ids.contains($0.key) } }
+        cpuCounters.withLock { table in table = table.filter { ids.contains($0.key) } }
     }
 
     public var count: Int { clients.withLock { $0.count } }
 
-    /// Ping, then `/info`, each within `timeout`.
+    /// Ping, then `/info`, each within `timeout`; then a one-shot sample of Berth's running workspace
+    /// containers. Their CPU is a rate against the previous check's counters, so the first check of a
+    /// server reports none. A sample that fails leaves the usage unknown, never the server unhealthy.
     public func check(_ server: WorkspaceServer, timeout: Duration) async throws -> ObservedUsage {
         let client = try client(for: server).withTimeout(timeout)
         try await client.ping()
         let info = try await client.info()
-        return ObservedUsage(
+        var observed = ObservedUsage(
             ncpu: info.cpuCount, memoryTotalMB: Int(info.memoryBytes / (1 << 20)),
             containers: info.containers, containersRunning: info.containersRunning, dockerVersion: info.serverVersion
         )
+        guard let running = try? await client.listContainers(labels: ["berth.workspace"], all: false) else { return observed }
+        let samples = await withTaskGroup(of: (String, ContainerStats?).self) { group in
+            for container in running { group.addTask { (container.id, try? await client.stats(container.id)) } }
+            var result: [String: ContainerStats] = [:]
+            for await (id, stats) in group { if let stats { result[id] = stats } }
+            return result
+        }
+        guard samples.count == running.count else { return observed }
+        observed.workspaceMemoryMB = Int(samples.values.reduce(0) { $0 + $1.memoryWorkingSetBytes } >> 20)
+        let now = ContinuousClock.now
+        let counters = samples.mapValues(\.cpuTotalNanoseconds)
+        let previous = cpuCounters.withLock { table in
+            defer { table[server.id] = (now, counters) }
+            return table[server.id]
+        }
+        if let previous {
+            let elapsed = (now - previous.at).inSeconds
+            // Containers present in both samples; a restarted container's counter starts again from zero.
+            let busy = counters.reduce(0.0) { sum, entry in
+                guard let before = previous.counters[entry.key], entry.value >= before else { return sum }
+                return sum + Double(entry.value - before)
+            }
+            if elapsed > 0 { observed.workspaceCPUCores = (busy / 1e9 / elapsed * 1000).rounded() / 1000 }
+        }
+        return observed
     }
 }

@@ -125,13 +125,23 @@ public struct ObservedUsage: Sendable, Equatable, Codable {
     public var containers: Int
     public var containersRunning: Int
     public var dockerVersion: String
+    /// Cores Berth's running workspace containers used since the previous check; nil on a first check
+    /// or when the containers could not be sampled.
+    public var workspaceCPUCores: Double?
+    /// Memory (working set) of Berth's running workspace containers; nil when not sampled.
+    public var workspaceMemoryMB: Int?
 
-    public init(ncpu: Int, memoryTotalMB: Int, containers: Int, containersRunning: Int, dockerVersion: String) {
+    public init(
+        ncpu: Int, memoryTotalMB: Int, containers: Int, containersRunning: Int, dockerVersion: String,
+        workspaceCPUCores: Double? = nil, workspaceMemoryMB: Int? = nil
+    ) {
         self.ncpu = ncpu
         self.memoryTotalMB = memoryTotalMB
         self.containers = containers
         self.containersRunning = containersRunning
         self.dockerVersion = dockerVersion
+        self.workspaceCPUCores = workspaceCPUCores
+        self.workspaceMemoryMB = workspaceMemoryMB
     }
 }
 

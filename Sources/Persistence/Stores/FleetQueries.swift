@@ -64,6 +64,9 @@ public struct FleetQueries: Sendable {
             public var memory_total_mb: Int
             public var containers: Int
             public var containers_running: Int
+            /// What Berth's workspace containers used at the servers' last checks, summed.
+            public var workspace_cpu_cores: Double
+            public var workspace_memory_mb: Int
         }
         public var servers: Int
         public var total: Figures
@@ -89,6 +92,7 @@ public struct FleetQueries: Sendable {
                 coalesce(sum(current_disk_used_gb), 0)::bigint AS disk, coalesce(sum(current_workspaces), 0)::bigint AS n,
                 coalesce(sum(observed_ncpu), 0)::bigint AS o_cpu, coalesce(sum(observed_memory_total_mb), 0)::bigint AS o_mem,
                 coalesce(sum(observed_containers), 0)::bigint AS o_c, coalesce(sum(observed_containers_running), 0)::bigint AS o_r,
+                coalesce(sum(observed_cpu_cores), 0)::float8 AS o_cores, coalesce(sum(observed_memory_used_mb), 0)::bigint AS o_used,
                 coalesce(sum(total_cpu) FILTER (WHERE status = 'healthy' AND schedulable = 'active'), 0)::float8 AS s_cpu,
                 coalesce(sum(total_memory_mb) FILTER (WHERE status = 'healthy' AND schedulable = 'active'), 0)::bigint AS s_mem,
                 coalesce(sum(total_disk_gb) FILTER (WHERE status = 'healthy' AND schedulable = 'active'), 0)::bigint AS s_disk,
@@ -115,7 +119,8 @@ public struct FleetQueries: Sendable {
                 "cpu": share(reserved.cpu, total.cpu), "memory": share(Double(reserved.memory_mb), Double(total.memory_mb)),
                 "disk": share(Double(reserved.disk_gb), Double(total.disk_gb)), "workspaces": share(Double(reserved.workspaces), Double(total.workspaces)),
             ],
-            observed: .init(ncpu: try row.decode("o_cpu"), memory_total_mb: try row.decode("o_mem"), containers: try row.decode("o_c"), containers_running: try row.decode("o_r")),
+            observed: .init(ncpu: try row.decode("o_cpu"), memory_total_mb: try row.decode("o_mem"), containers: try row.decode("o_c"), containers_running: try row.decode("o_r"),
+                            workspace_cpu_cores: try row.decode("o_cores"), workspace_memory_mb: try row.decode("o_used")),
             servers_by_status: byStatus, servers_by_schedulable: bySchedulable, workspaces_by_status: workspaces,
             schedulable_total: .init(cpu: try row.decode("s_cpu"), memory_mb: try row.decode("s_mem"), disk_gb: try row.decode("s_disk"), workspaces: try row.decode("s_n"))
         )

@@ -10,7 +10,8 @@ public struct WorkspaceServerStore: Sendable {
         (total_cpu * 1000)::bigint AS total_cpu_millis, total_memory_mb, total_disk_gb, max_workspaces,
         labels, status, schedulable, last_health_check, last_healthy_at, last_error, consecutive_failures,
         (current_cpu_used * 1000)::bigint AS cpu_used_millis, current_memory_used_mb, current_disk_used_gb, current_workspaces,
-        observed_ncpu, observed_memory_total_mb, observed_containers, observed_containers_running, docker_version, created_at
+        observed_ncpu, observed_memory_total_mb, observed_containers, observed_containers_running, docker_version,
+        observed_cpu_cores, observed_memory_used_mb, created_at
         """
 
     /// What an admin or `BERTH_WORKSPACE_SERVERS` says about a server.
@@ -126,6 +127,8 @@ public struct WorkspaceServerStore: Sendable {
                 observed_containers = coalesce(\(observed?.containers), observed_containers),
                 observed_containers_running = coalesce(\(observed?.containersRunning), observed_containers_running),
                 docker_version = coalesce(\(observed?.dockerVersion), docker_version),
+                observed_cpu_cores = CASE WHEN \(observed != nil) THEN \(observed?.workspaceCPUCores) ELSE observed_cpu_cores END,
+                observed_memory_used_mb = CASE WHEN \(observed != nil) THEN \(observed?.workspaceMemoryMB) ELSE observed_memory_used_mb END,
                 updated_at = now()
             WHERE id = \(id) AND health_lease_owner = \(owner)
             """).affectedRows == 1
@@ -137,7 +140,9 @@ public struct WorkspaceServerStore: Sendable {
                 ncpu: ncpu, memoryTotalMB: try row.decode("observed_memory_total_mb", as: Int?.self) ?? 0,
                 containers: try row.decode("observed_containers", as: Int?.self) ?? 0,
                 containersRunning: try row.decode("observed_containers_running", as: Int?.self) ?? 0,
-                dockerVersion: try row.decode("docker_version", as: String?.self) ?? ""
+                dockerVersion: try row.decode("docker_version", as: String?.self) ?? "",
+                workspaceCPUCores: try row.decode("observed_cpu_cores", as: Double?.self),
+                workspaceMemoryMB: try row.decode("observed_memory_used_mb", as: Int?.self)
             )
         } else { nil }
         return WorkspaceServer(
