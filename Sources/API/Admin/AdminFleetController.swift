@@ -1,3 +1,4 @@
+import Billing
 import Compute
 import Domain
 import Foundation
@@ -135,13 +136,12 @@ struct AdminFleetController {
         APIError(.badRequest, code: "validation_failed", message: message, details: ["field": .string(field)])
     }
 
+    /// An RFC 3339 time, with the same parser the usage routes use.
     static func timestamp(_ text: String?, field: String) throws -> Date? {
         guard let text else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        throw invalid(field, "\(field) must be an ISO 8601 timestamp such as 2026-11-01T00:00:00Z")
+        guard let date = RFC3339.parse(text) else {
+            throw invalid(field, "\(field) must be an RFC 3339 timestamp such as 2026-11-01T00:00:00Z")
+        }
+        return date
     }
 }

@@ -20,9 +20,7 @@ struct UsageController {
         let query = request.uri.queryParameters
         let period = try Self.period(from: query["from"], to: query["to"], required: false, now: Date())
         let report = try await database.withTenant(context.tenant) { try await reports.report(for: period, in: $0) }
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try Self.encode(ReportBody(report)))))
+        return JSONResponse.raw(status: 200, body: try Self.encode(ReportBody(report)))
     }
 
     func export(_ request: Request, _ context: TenantRequestContext) async throws -> Response {

@@ -31,7 +31,7 @@ struct WorkspaceController {
         let wait = try Self.waitOption(request)
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else {
             let (status, bytes) = try await createOnce(body, wait: wait, context)
-            return Self.replay(status: Int(status.code), body: bytes)
+            return JSONResponse.raw(status: Int(status.code), body: bytes)
         }
         guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
             throw APIError(.badRequest, code: "validation_failed", message: "Idempotency-Key must be 1 to 255 visible ASCII characters", details: ["field": .string("Idempotency-Key")])
@@ -46,7 +46,7 @@ struct WorkspaceController {
             case .mismatch:
                 throw APIError(.unprocessableContent, code: "idempotency_mismatch", message: "this Idempotency-Key was used with a different body")
             case .completed(let status, let stored):
-                return Self.replay(status: status, body: stored)
+                return JSONResponse.raw(status: status, body: stored)
             case .inProgress:
                 guard ContinuousClock.now < deadline else {
                     throw APIError(.conflict, code: "idempotency_in_progress", message: "a request with this Idempotency-Key is still running")
@@ -66,12 +66,10 @@ struct WorkspaceController {
                     throw error
                 }
                 try await database.withTenant(context.tenant) { try await idempotency.complete(key: key, status: Int(status.code), body: bytes, in: $0) }
-                return Self.replay(status: Int(status.code), body: bytes)
+                return JSONResponse.raw(status: Int(status.code), body: bytes)
             }
         }
     }
-
-    static func replay(status: Int, body: [UInt8]) -> Response { JSONResponse.raw(status: status, body: body) }
 
     /// `?wait=running[&timeout=seconds]`: how long create may wait for the workspace to settle.
     static func waitOption(_ request: Request) throws -> Duration? {
@@ -122,7 +120,7 @@ struct WorkspaceController {
         let view = try await database.withTenant(context.tenant) { try await store.view(draft.id, in: $0) }
         guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
         let settled = view.status == WorkspaceStatus.running.rawValue || view.status == WorkspaceStatus.error.rawValue
-        return (settled && wait != nil ? .created : .accepted, try Self.encode(view))
+        return (settled && wait != nil ? .created : .accepted, try JSONResponse.encode(view))
     }
 
     /// Returns when `work` has finished or `limit` has passed, whichever is first; never cancels `work`.
@@ -168,7 +166,7 @@ struct WorkspaceController {
         let id = try Self.workspaceID(context)
         let view = try await database.withTenant(context.tenant) { try await store.view(id, in: $0) }
         guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
-        return try Self.json(view, status: .ok)
+        return try JSONResponse.make(view, status: .ok)
     }
 
     func list(_ request: Request, _ context: TenantRequestContext) async throws -> Response {
@@ -211,7 +209,7 @@ struct WorkspaceController {
         }
         let items = Array(page.prefix(limit))
         let next = page.count > limit ? items.last.map { Self.encodeCursor($0.created_at, $0.id) } : nil
-        return try Self.json(Page(items: items, next_cursor: next), status: .ok)
+        return try JSONResponse.make(Page(items: items, next_cursor: next), status: .ok)
     }
 
     func act(_ action: WorkspaceAction, _ context: TenantRequestContext) async throws -> Response {
@@ -228,7 +226,7 @@ struct WorkspaceController {
             }
         }
         if action == .delete { return Response(status: .noContent) }
-        return try Self.json(try await owned(id, context), status: .ok)
+        return try JSONResponse.make(try await owned(id, context), status: .ok)
     }
 
     /// `POST /v1/workspaces/{id}/resize` with `{"resources": {"cpu", "memory_mb", "disk_gb"}}`.
@@ -243,7 +241,7 @@ struct WorkspaceController {
         ]) {
             try await orchestrator.resize(id, to: resources)
         }
-        return try Self.json(try await owned(id, context), status: .ok)
+        return try JSONResponse.make(try await owned(id, context), status: .ok)
     }
 
     /// `GET /v1/workspaces/{id}/health`: the container as its engine sees it now.
@@ -251,7 +249,7 @@ struct WorkspaceController {
         let id = try Self.workspaceID(context)
         _ = try await owned(id, context)
         guard let report = try await orchestrator.health(id) else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
-        return try Self.json(report, status: .ok)
+        return try JSONResponse.make(report, status: .ok)
     }
 
     /// `POST /v1/workspaces/{id}/activity`: the tenant says the workspace is in use (idle detection).
@@ -261,7 +259,7 @@ struct WorkspaceController {
         let touched = try await database.withTenant(context.tenant) { try await store.touch(id, in: $0) }
         guard let touched else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
         struct Activity: Encodable { let id: WorkspaceID; let last_activity_at: Date }
-        return try Self.json(Activity(id: id, last_activity_at: touched), status: .ok)
+        return try JSONResponse.make(Activity(id: id, last_activity_at: touched), status: .ok)
     }
 
     /// The tenant's own workspace; another tenant's id is simply not found (row-level security).
@@ -324,10 +322,6 @@ struct WorkspaceController {
         }
         return id
     }
-
-    static func encode(_ value: some Encodable) throws -> [UInt8] { try JSONResponse.encode(value) }
-
-    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response { try JSONResponse.make(value, status: status) }
 
     static func encodeCursor(_ date: Date, _ id: WorkspaceID) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Strict RFC 3339 date-times (`2026-11-01T00:00:00Z`, `2026-11-01T02:00:00.5+02:00`) at microsecond
@@ -7,8 +8,8 @@ import Foundation
 /// hour 24) instead of rolling it over, and keep all six fractional digits when it writes.
 public enum RFC3339 {
     /// The instants this service accepts: years 1 to 9999 in UTC, which PostgreSQL can read back.
-    static let earliestSeconds: Int64 = daysFromCivil(year: 1, month: 1, day: 1) * 86_400
-    static let endSeconds: Int64 = daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400
+    static let earliestSeconds: Int64 = CivilCalendar.days(year: 1, month: 1, day: 1) * 86_400
+    static let endSeconds: Int64 = CivilCalendar.days(year: 10_000, month: 1, day: 1) * 86_400
 
     /// The instant, or `nil` when `text` is not an RFC 3339 date-time in years 1 to 9999.
     /// Fractional digits beyond the sixth are dropped; a leap second (`:60`) is read as the next second.
@@ -54,7 +55,7 @@ public enum RFC3339 {
             offset = sign * (hours * 3600 + minutes * 60)
         }
         guard index == bytes.count else { return nil }
-        let seconds = daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
+        let seconds = CivilCalendar.days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
         guard seconds >= earliestSeconds, seconds < endSeconds else { return nil }
         return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
     }
@@ -85,7 +86,7 @@ public enum RFC3339 {
 
     static func civil(_ seconds: Int64) -> (year: Int64, month: Int64, day: Int64, secondOfDay: Int64) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilCalendar.date(fromDays: days)
         return (year, month, day, seconds - days * 86_400)
     }
 
@@ -95,28 +96,5 @@ public enum RFC3339 {
         case 4, 6, 9, 11: 30
         default: 31
         }
-    }
-
-    // Howard Hinnant's days-from-civil and its inverse, for the proleptic Gregorian calendar
-    // (the same arithmetic as Persistence's timestamp codec).
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

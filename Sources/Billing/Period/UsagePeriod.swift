@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// A billing period `[from, to)`: non-empty and at most 366 days long.
@@ -35,7 +36,7 @@ public struct UsagePeriod: Sendable, Hashable {
     public static func monthToDate(endingAt end: Date) -> UsagePeriod {
         let (seconds, micros) = RFC3339.split(end)
         let (year, month, _, _) = RFC3339.civil(micros > 0 ? seconds : seconds - 1)
-        let start = RFC3339.daysFromCivil(year: year, month: month, day: 1) * 86_400
+        let start = CivilCalendar.days(year: year, month: month, day: 1) * 86_400
         return UsagePeriod(unchecked: Date(timeIntervalSince1970: Double(start)), to: end)
     }
 

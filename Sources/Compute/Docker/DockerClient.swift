@@ -143,6 +143,16 @@ public struct DockerClient: Sendable {
         )
     }
 
+    /// One sample of each container, concurrently; a container that could not be sampled is left out.
+    public func stats(of ids: [String]) async -> [String: ContainerStats] {
+        await withTaskGroup(of: (String, ContainerStats?).self) { group in
+            for id in ids { group.addTask { (id, try? await self.stats(id)) } }
+            var result: [String: ContainerStats] = [:]
+            for await (id, stats) in group { if let stats { result[id] = stats } }
+            return result
+        }
+    }
+
     /// `POST /containers/{id}/update`: new CPU and memory limits for a live container.
     ///
     /// Swap is set equal to memory, since Docker refuses to raise memory above the current swap limit alone.

@@ -37,7 +37,8 @@ extension WorkspaceOrchestrator {
     public func health(_ id: WorkspaceID) async throws -> WorkspaceHealth? {
         let found = try await database.withSystem { scope -> (WorkspaceStore.Row, WorkspaceServer?, Date?)? in
             guard let row = try await workspaces.get(id, in: scope), row.status != .deleted else { return nil }
-            let server = try await row.serverID.asyncMap { try await servers.get($0, in: scope) } ?? nil
+            var server: WorkspaceServer?
+            if let serverID = row.serverID { server = try await servers.get(serverID, in: scope) }
             let activity = try await scope.first("SELECT last_activity_at FROM workspaces WHERE id = \(id)")?.decode("last_activity_at", as: Date?.self)
             return (row, server, activity)
         }
@@ -77,12 +78,5 @@ extension WorkspaceOrchestrator {
             }
         }
         return report
-    }
-}
-
-extension Optional {
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

@@ -57,12 +57,7 @@ public final class DockerServerPool: ServerProbe, Sendable {
             containers: info.containers, containersRunning: info.containersRunning, dockerVersion: info.serverVersion
         )
         guard let running = try? await client.listContainers(labels: ["berth.workspace"], all: false) else { return observed }
-        let samples = await withTaskGroup(of: (String, ContainerStats?).self) { group in
-            for container in running { group.addTask { (container.id, try? await client.stats(container.id)) } }
-            var result: [String: ContainerStats] = [:]
-            for await (id, stats) in group { if let stats { result[id] = stats } }
-            return result
-        }
+        let samples = await client.stats(of: running.map(\.id))
         guard samples.count == running.count else { return observed }
         observed.workspaceMemoryMB = Int(samples.values.reduce(0) { $0 + $1.memoryWorkingSetBytes } >> 20)
         let now = ContinuousClock.now

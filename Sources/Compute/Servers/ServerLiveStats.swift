@@ -35,17 +35,9 @@ extension DockerServerPool {
         let info = try await client.info()
         let containers = try await client.listContainers(labels: ["berth.workspace"])
         let running = containers.filter { $0.state == "running" }
-        func sample() async -> [String: ContainerStats] {
-            await withTaskGroup(of: (String, ContainerStats?).self) { group in
-                for container in running { group.addTask { (container.id, try? await client.stats(container.id)) } }
-                var result: [String: ContainerStats] = [:]
-                for await (id, stats) in group { if let stats { result[id] = stats } }
-                return result
-            }
-        }
-        let first = await sample()
+        let first = await client.stats(of: running.map(\.id))
         try? await Task.sleep(for: window)
-        let second = await sample()
+        let second = await client.stats(of: running.map(\.id))
         var cores = 0.0
         var memory: UInt64 = 0
         for (id, late) in second {

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Text form of `timestamptz` as the server sends it with `DateStyle=ISO` and `TimeZone=UTC`:
@@ -10,7 +11,7 @@ enum PostgresTimestamp {
         if micros < 0 { micros += 1_000_000; seconds -= 1 }
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilCalendar.date(fromDays: days)
         let h = secondOfDay / 3600, m = (secondOfDay % 3600) / 60, s = secondOfDay % 60
         return String(
             format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld+00",
@@ -67,31 +68,8 @@ enum PostgresTimestamp {
             offsetSeconds = sign * (oh * 3600 + om * 60 + os)
         }
         guard i == bytes.count else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        let days = CivilCalendar.days(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
-    }
-
-    // Howard Hinnant's days-from-civil and its inverse, for the proleptic Gregorian calendar.
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
