@@ -26,7 +26,8 @@ export BERTH_DATABASE_URL=${BERTH_DATABASE_URL%/*}/$db
 key=$("$bin" apikey create --tenant schemathesis 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 
 admin_token=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-port=$((40000 + RANDOM % 9000))
+# A port the kernel says is free (random ones can collide with outgoing connections' ports).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 log=$(mktemp)
 BERTH_ADMIN_TOKEN=$admin_token BERTH_HEALTH_INTERVAL=0.5 BERTH_HTTP_ADDRESS=127.0.0.1:$port "$bin" serve >"$log" 2>&1 &
 serve=$!

@@ -27,7 +27,7 @@ import Testing
         let material = APIKeyMaterial.generate()
         _ = try await db.withSystem { try await APIKeyStore().insert(tenantID: tenant, name: "storm", prefix: material.prefix, hash: material.hash, in: $0) }
 
-        let ports = (0..<2).map { _ in Int.random(in: 41_000..<49_000) }
+        let ports = try (0..<2).map { _ in try TestEnvironment.freePort() }
         let logs = NSTemporaryDirectory() + "berth-storm-\(UUID().uuidString.prefix(8))"
         var pids: [pid_t] = []
         for (index, port) in ports.enumerated() {

@@ -30,7 +30,7 @@ import Testing
         let tenant = try await db.withSystem { try await TenantStore().create(name: "proc", quota: quota, in: $0).id }
         let material = APIKeyMaterial.generate()
         _ = try await db.withSystem { try await APIKeyStore().insert(tenantID: tenant, name: "k", prefix: material.prefix, hash: material.hash, in: $0) }
-        let port = Int.random(in: 41_000..<49_000)
+        let port = try TestEnvironment.freePort()
         let logPath = NSTemporaryDirectory() + "berth-proc-\(UUID().uuidString.prefix(8)).log"
         let pid = try TestEnvironment.spawn([binary, "serve", "--address", "127.0.0.1:\(port)"], environment: [
             "BERTH_DATABASE_URL": testDB.appURL, "BERTH_HEALTH_INTERVAL": "0.5", "BERTH_LOG_LEVEL": "trace",

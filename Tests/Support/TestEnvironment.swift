@@ -63,6 +63,24 @@ public enum TestEnvironment {
         return pid
     }
 
+    /// A loopback TCP port the kernel says is free now. Random ports in 41000–49000 collided with the
+    /// kernel's ephemeral range (32768–60999), where outgoing connections take their ports.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Missing(description: "cannot open a socket: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Missing(description: "cannot bind a loopback port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     /// Sends SIGTERM and reaps the process, waiting up to `timeout`, then SIGKILL. Returns the exit
     /// code when the process exited by itself, nil when it died of a signal or had to be killed.
     @discardableResult
