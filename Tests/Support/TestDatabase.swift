@@ -34,10 +34,16 @@ public struct TestDatabase: Sendable {
         try await admin.withConnection { connection in
             try await connection.executeScript("CREATE DATABASE \(name) TEMPLATE \(template) OWNER berth_owner")
         }
-        return TestDatabase(
+        let database = TestDatabase(
             name: String(name), port: base.port, appPassword: base.appPassword,
             ownerPassword: base.ownerPassword, superuserURL: base.superuserURL
         )
+        // Each test database is a deployment of its own, so one test's orphan sweep never takes
+        // another's containers on the shared engines.
+        let owner = database.owner()
+        defer { owner.shutdown() }
+        try await owner.withConnection { try await $0.executeScript("UPDATE deployment SET id = gen_random_uuid()") }
+        return database
     }
 
     /// The service's view: the login role, through the pool.

@@ -104,8 +104,9 @@ struct WorkspaceController {
             command: parsed.command, env: parsed.env, labels: parsed.labels, placement: parsed.placement
         )
         let server: WorkspaceServer
+        let actor = WorkspaceConverger.newActor("create")
         do {
-            server = try await orchestrator.place(draft)
+            server = try await orchestrator.place(draft, actor: actor)
         } catch let error as PlacementError {
             throw Self.map(error)
         }
@@ -114,8 +115,9 @@ struct WorkspaceController {
             "cpu": String(Double(draft.resources.cpuMillis) / 1000), "memory_mb": String(draft.resources.memoryMB), "disk_gb": String(draft.resources.diskGB),
         ])
         let orchestrator = orchestrator
-        // A failure is recorded on the workspace (status `error` with the reason), which is what the tenant sees.
-        let work = Task { _ = try? await orchestrator.provision(draft, on: server) }
+        // A failure is recorded on the workspace (status `error` with the reason), which is what the
+        // tenant sees; Docker not answering leaves it `creating` for the reconciler to carry on.
+        let work = orchestrator.work.spawn { _ = await orchestrator.provision(draft.id, actor: actor) }
         if let wait { await Self.settle(work, within: wait) }
         let view = try await database.withTenant(context.tenant) { try await store.view(draft.id, in: $0) }
         guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
@@ -216,17 +218,15 @@ struct WorkspaceController {
         let id = try Self.workspaceID(context)
         // Ownership first, in the tenant's own scope: another tenant's id is simply not found.
         _ = try await owned(id, context)
-        try await perform(action, id, context) {
+        let result = try await perform(action, id, context) {
             switch action {
             case .start: try await orchestrator.start(id)
             case .stop: try await orchestrator.stop(id)
             case .restart: try await orchestrator.restart(id)
-            case .delete: try await orchestrator.delete(id)
-            case .create, .resize: break
+            case .delete, .create, .resize: try await orchestrator.delete(id)
             }
         }
-        if action == .delete { return Response(status: .noContent) }
-        return try JSONResponse.make(try await owned(id, context), status: .ok)
+        return try await answer(result, id, context, deleted: action == .delete)
     }
 
     /// `POST /v1/workspaces/{id}/resize` with `{"resources": {"cpu", "memory_mb", "disk_gb"}}`.
@@ -235,13 +235,23 @@ struct WorkspaceController {
         let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
         let current = try await owned(id, context)
         let resources = try CreateWorkspaceRequest.parseResize(body, currentDiskGB: current.resources.disk_gb)
-        try await perform(.resize, id, context, details: [
+        let result = try await perform(.resize, id, context, details: [
             "cpu": String(Double(resources.cpuMillis) / 1000), "memory_mb": String(resources.memoryMB),
             "from_cpu": String(current.resources.cpu), "from_memory_mb": String(current.resources.memory_mb),
         ]) {
             try await orchestrator.resize(id, to: resources)
         }
-        return try JSONResponse.make(try await owned(id, context), status: .ok)
+        return try await answer(result, id, context)
+    }
+
+    /// `200` with the workspace once Docker did it (`204` for a delete), or `202` with it while the
+    /// change is recorded but not yet applied (the reconciler finishes it).
+    func answer(_ result: LifecycleResult, _ id: WorkspaceID, _ context: TenantRequestContext, deleted: Bool = false) async throws -> Response {
+        if case .applied = result, deleted { return Response(status: .noContent) }
+        let view = try await database.withTenant(context.tenant) { try await store.view(id, in: $0, includingDeleted: true) }
+        guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
+        if case .applied = result { return try JSONResponse.make(view, status: .ok) }
+        return try JSONResponse.make(view, status: .accepted)
     }
 
     /// `GET /v1/workspaces/{id}/health`: the container as its engine sees it now.
@@ -270,9 +280,13 @@ struct WorkspaceController {
     }
 
     /// Runs a lifecycle call, maps its failures to API errors and audits what was carried out.
-    func perform(_ action: WorkspaceAction, _ id: WorkspaceID, _ context: TenantRequestContext, details: [String: String] = [:], _ body: () async throws -> Void) async throws {
+    func perform(
+        _ action: WorkspaceAction, _ id: WorkspaceID, _ context: TenantRequestContext, details: [String: String] = [:],
+        _ body: () async throws -> LifecycleResult
+    ) async throws -> LifecycleResult {
+        let result: LifecycleResult
         do {
-            try await body()
+            result = try await body()
         } catch let error as OrchestrationError {
             switch error {
             case .notFound: throw APIError(.notFound, code: "not_found", message: "workspace not found")
@@ -280,20 +294,24 @@ struct WorkspaceController {
             case .insufficientCapacity(let reason):
                 throw APIError(.conflict, code: "insufficient_capacity", message: "the workspace's server has no room for it", details: ["reasons": .string(reason)])
             case .unsupported(let reason): throw APIError(.unprocessableContent, code: "not_supported", message: reason)
+            case .failed(let failure):
+                // Docker was asked: the attempt is part of the record, whatever came of it.
+                try await audit(context, "workspace.\(action.rawValue)", id, details.merging(["outcome": "failed", "reason": failure.code]) { $1 })
+                if failure.code == "container_gone" {
+                    throw APIError(.conflict, code: "invalid_state", message: "the workspace's container is gone; delete the workspace and create it again")
+                }
+                throw APIError(.badGateway, code: "workspace_server_error", message: failure.message, details: ["reason": .string(failure.code)])
+            case .resizeRefused(let failure):
+                try await audit(context, "workspace.\(action.rawValue)", id, details.merging(["outcome": "refused", "reason": failure.code]) { $1 })
+                throw APIError(.conflict, code: "resize_refused", message: "the workspace server would not apply the new size; the workspace keeps its size", details: ["reason": .string(failure.code)])
             }
         } catch let error as PlacementError {
             throw Self.map(error)
-        } catch let error as DockerError {
-            // Docker was asked: the attempt is part of the record, whatever came of it.
-            try await audit(context, "workspace.\(action.rawValue)", id, details.merging(["outcome": "failed"]) { $1 })
-            // The container vanished behind our back: the workspace is now in error, which is a
-            // state the tenant can act on (delete), not a server failure.
-            if error.isNotFound {
-                throw APIError(.conflict, code: "invalid_state", message: "the workspace's container is gone; delete the workspace and create it again")
-            }
-            throw APIError(.badGateway, code: "workspace_server_error", message: error.description)
         }
-        try await audit(context, "workspace.\(action.rawValue)", id, details)
+        var recorded = details
+        if case .accepted = result { recorded["outcome"] = "accepted" }
+        try await audit(context, "workspace.\(action.rawValue)", id, recorded)
+        return result
     }
 
     static func map(_ error: PlacementError) -> APIError {

@@ -49,7 +49,10 @@ public struct PlacementService: Sendable {
 
     /// Checks the quota, reserves on the first candidate that still fits and inserts the workspace as
     /// `creating`, all in one transaction. Returns the server it landed on and the plan.
-    public func reserve(_ draft: WorkspaceDraft) async throws -> (server: WorkspaceServer, plan: Placement.Plan) {
+    ///
+    /// The new row's lease goes to `actor` for `lease`: the caller then creates the container; if it
+    /// dies first, the lease runs out and the reconciler carries the create on.
+    public func reserve(_ draft: WorkspaceDraft, actor: String? = nil, lease: Duration = .seconds(90)) async throws -> (server: WorkspaceServer, plan: Placement.Plan) {
         try await database.retrying {
             try await database.withSystem { scope in
                 try await checkQuota(draft, in: scope)
@@ -65,7 +68,7 @@ public struct PlacementService: Sendable {
                 var plan = Placement.plan(draft.placement, servers: servers, roundRobinCursor: cursor)
                 for candidate in plan.candidates {
                     if try await reserveCapacity(on: candidate.id, draft.resources, in: scope) {
-                        try await insertWorkspace(draft, on: candidate.id, in: scope)
+                        try await insertWorkspace(draft, on: candidate.id, actor: actor, lease: lease, in: scope)
                         return (candidate, plan)
                     }
                     // Taken meanwhile: record why, from the row as it is now.
@@ -82,19 +85,18 @@ public struct PlacementService: Sendable {
         }
     }
 
-    /// Gives back what `workspace` holds on its server (compute, slot, or both) and clears the flags.
+    /// Gives back what `workspace` holds on its server (compute, slot, or both).
     /// Releasing what is not held gives back nothing, so calling it twice is harmless.
     public func release(_ workspace: WorkspaceID, compute: Bool, slot: Bool, in scope: SystemScope) async throws {
         guard let row = try await scope.first("""
-            SELECT server_id, (cpu * 1000)::bigint AS cpu, memory_mb, disk_gb,
-                   holds_compute AND \(compute) AS free_compute, holds_slot AND \(slot) AS free_slot
+            SELECT server_id, CASE WHEN \(compute) THEN (held_cpu * 1000)::bigint ELSE 0 END AS cpu,
+                   CASE WHEN \(compute) THEN held_memory_mb ELSE 0 END AS memory,
+                   holds_slot AND \(slot) AS free_slot, disk_gb
             FROM workspaces WHERE id = \(workspace) FOR UPDATE
-            """) else { return }
-        let freeCompute = try row.decode("free_compute", as: Bool.self)
+            """), let server = try row.decode("server_id", as: ServerID?.self) else { return }
+        let cpu = try row.decode("cpu", as: Int.self), memory = try row.decode("memory", as: Int.self)
         let freeSlot = try row.decode("free_slot", as: Bool.self)
-        guard freeCompute || freeSlot, let server = try row.decode("server_id", as: ServerID?.self) else { return }
-        let cpu = freeCompute ? try row.decode("cpu", as: Int.self) : 0
-        let memory = freeCompute ? try row.decode("memory_mb", as: Int.self) : 0
+        guard cpu > 0 || memory > 0 || freeSlot else { return }
         let disk = freeSlot ? try row.decode("disk_gb", as: Int.self) : 0
         try await scope.execute("""
             UPDATE workspace_servers SET
@@ -106,7 +108,7 @@ public struct PlacementService: Sendable {
             WHERE id = \(server)
             """)
         try await scope.execute("""
-            UPDATE workspaces SET holds_compute = holds_compute AND NOT \(freeCompute),
+            UPDATE workspaces SET held_cpu = held_cpu - \(cpu)::numeric / 1000, held_memory_mb = held_memory_mb - \(memory),
                 holds_slot = holds_slot AND NOT \(freeSlot), updated_at = now()
             WHERE id = \(workspace)
             """)
@@ -114,23 +116,58 @@ public struct PlacementService: Sendable {
 
     /// Takes CPU and memory again for a stopped workspace on its own server; `false` if it no longer fits.
     public func reserveCompute(for workspace: WorkspaceID, in scope: SystemScope) async throws -> Bool {
+        try await reserveGrowth(of: workspace, server: nil, in: scope)
+    }
+
+    /// Raises what `workspace` holds to its wanted size (after a resize, or to start it), reserving only
+    /// the difference on its server, and only if that still fits; `false`, changing nothing, if not.
+    /// What it holds beyond the wanted size stays held until Docker confirms the smaller limits.
+    public func reserveGrowth(of workspace: WorkspaceID, server healthyOnly: Bool? = nil, in scope: SystemScope) async throws -> Bool {
         guard let row = try await scope.first("""
-            SELECT server_id, (cpu * 1000)::bigint AS cpu, memory_mb, holds_compute FROM workspaces WHERE id = \(workspace) FOR UPDATE
+            SELECT server_id, greatest((cpu - held_cpu) * 1000, 0)::bigint AS cpu, greatest(memory_mb - held_memory_mb, 0) AS memory,
+                   holds_compute
+            FROM workspaces WHERE id = \(workspace) FOR UPDATE
             """), let server = try row.decode("server_id", as: ServerID?.self) else { return false }
-        if try row.decode("holds_compute", as: Bool.self) { return true }
-        let cpu = try row.decode("cpu", as: Int.self), memory = try row.decode("memory_mb", as: Int.self)
+        let cpu = try row.decode("cpu", as: Int.self), memory = try row.decode("memory", as: Int.self)
+        if cpu == 0 && memory == 0 { return true }
+        // A workspace taking compute afresh (a start) needs a healthy server; growing in place does not.
+        let starting = try !row.decode("holds_compute", as: Bool.self)
         let reserved = try await scope.execute("""
             UPDATE workspace_servers SET
                 current_cpu_used = current_cpu_used + \(cpu)::numeric / 1000,
                 current_memory_used_mb = current_memory_used_mb + \(memory), updated_at = now()
-            WHERE id = \(server) AND status = 'healthy'
+            WHERE id = \(server) AND (NOT \(starting) OR status = 'healthy')
                 AND current_cpu_used + \(cpu)::numeric / 1000 <= total_cpu
                 AND current_memory_used_mb + \(memory) <= total_memory_mb
             """).affectedRows == 1
         if reserved {
-            try await scope.execute("UPDATE workspaces SET holds_compute = true, updated_at = now() WHERE id = \(workspace)")
+            try await scope.execute("""
+                UPDATE workspaces SET held_cpu = held_cpu + \(cpu)::numeric / 1000, held_memory_mb = held_memory_mb + \(memory),
+                    updated_at = now()
+                WHERE id = \(workspace)
+                """)
         }
         return reserved
+    }
+
+    /// Lowers what `workspace` holds to `target` (Docker confirmed the limits), giving the rest back.
+    public func settleCompute(of workspace: WorkspaceID, to target: Resources, in scope: SystemScope) async throws {
+        guard let row = try await scope.first("""
+            SELECT server_id, greatest(held_cpu * 1000 - \(target.cpuMillis), 0)::bigint AS cpu,
+                   greatest(held_memory_mb - \(target.memoryMB), 0) AS memory
+            FROM workspaces WHERE id = \(workspace) FOR UPDATE
+            """), let server = try row.decode("server_id", as: ServerID?.self) else { return }
+        let cpu = try row.decode("cpu", as: Int.self), memory = try row.decode("memory", as: Int.self)
+        guard cpu > 0 || memory > 0 else { return }
+        try await scope.execute("""
+            UPDATE workspace_servers SET current_cpu_used = current_cpu_used - \(cpu)::numeric / 1000,
+                current_memory_used_mb = current_memory_used_mb - \(memory), updated_at = now()
+            WHERE id = \(server)
+            """)
+        try await scope.execute("""
+            UPDATE workspaces SET held_cpu = held_cpu - \(cpu)::numeric / 1000, held_memory_mb = held_memory_mb - \(memory), updated_at = now()
+            WHERE id = \(workspace)
+            """)
     }
 
     private func reserveCapacity(on server: ServerID, _ r: Resources, in scope: SystemScope) async throws -> Bool {
@@ -175,29 +212,18 @@ public struct PlacementService: Sendable {
         }
     }
 
-    /// Moves a workspace's CPU and memory reservation on `server` from `old` to `new`, only if the
-    /// server still has room for the difference; `false` (changing nothing) when it has not.
-    public func adjustCompute(of workspace: WorkspaceID, on server: ServerID, from old: Resources, to new: Resources, in scope: SystemScope) async throws -> Bool {
-        let cpu = new.cpuMillis - old.cpuMillis, memory = new.memoryMB - old.memoryMB
-        return try await scope.execute("""
-            UPDATE workspace_servers SET
-                current_cpu_used = current_cpu_used + \(cpu)::numeric / 1000,
-                current_memory_used_mb = current_memory_used_mb + \(memory), updated_at = now()
-            WHERE id = \(server)
-                AND current_cpu_used + \(cpu)::numeric / 1000 <= total_cpu
-                AND current_memory_used_mb + \(memory) <= total_memory_mb
-            """).affectedRows == 1
-    }
-
-    private func insertWorkspace(_ draft: WorkspaceDraft, on server: ServerID, in scope: SystemScope) async throws {
+    private func insertWorkspace(_ draft: WorkspaceDraft, on server: ServerID, actor: String?, lease: Duration, in scope: SystemScope) async throws {
         do {
             try await scope.execute("""
                 INSERT INTO workspaces (id, tenant_id, name, status, server_id, image, cpu, memory_mb, disk_gb,
-                    holds_compute, holds_slot, command, env, labels, placement)
+                    held_cpu, held_memory_mb, holds_slot, command, env, labels, placement,
+                    desired_status, generation, observed_generation, actor, actor_until)
                 VALUES (\(draft.id), \(draft.tenantID), \(draft.name), 'creating', \(server), \(draft.image),
                     \(draft.resources.cpuMillis)::numeric / 1000, \(draft.resources.memoryMB), \(draft.resources.diskGB),
-                    true, true, \(draft.command.map { PostgresJSON($0) })::jsonb, \(PostgresJSON(draft.env))::jsonb,
-                    \(PostgresJSON(draft.labels))::jsonb, \(PostgresJSON(["strategy": draft.placement.strategy.rawValue]))::jsonb)
+                    \(draft.resources.cpuMillis)::numeric / 1000, \(draft.resources.memoryMB),
+                    true, \(draft.command.map { PostgresJSON($0) })::jsonb, \(PostgresJSON(draft.env))::jsonb,
+                    \(PostgresJSON(draft.labels))::jsonb, \(PostgresJSON(["strategy": draft.placement.strategy.rawValue]))::jsonb,
+                    'running', 1, 0, \(actor), CASE WHEN \(actor)::text IS NULL THEN NULL ELSE now() + make_interval(secs => \(lease.inSeconds)) END)
                 """)
             try await scope.execute("""
                 INSERT INTO workspace_events (tenant_id, workspace_id, from_status, to_status, reason)

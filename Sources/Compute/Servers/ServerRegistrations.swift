@@ -79,7 +79,7 @@ public enum ServerRegistrations {
         let connection = ServerConnection(
             host: entry.host, dockerPort: entry.docker_port ?? (tls ? 2376 : 2375), tlsEnabled: tls,
             certPath: entry.cert_path, socketPath: entry.socket_path, insecure: entry.insecure ?? false,
-            networkMode: entry.network_mode ?? "host"
+            networkMode: entry.network_mode ?? "none"
         )
         if let problem = connection.problem { throw invalid("\(entry.name): \(problem)") }
         if tls, let folder = entry.cert_path, let problem = CertificateFolder.problem(at: folder) { throw invalid("\(entry.name): \(problem)") }

@@ -18,13 +18,15 @@ public struct WorkspaceServer: Sendable, Equatable {
     public var observed: ObservedUsage?
     /// When the server was registered.
     public var registeredAt: Date?
+    /// When the reconciler gave its workspaces up, offline for too long; nil while it is not lost.
+    public var lostAt: Date?
 
     public init(
         id: ServerID, name: String, connection: ServerConnection, capacity: Capacity,
         labels: [String: LabelValue] = [:], status: HealthStatus = .unhealthy, schedulable: Schedulable = .active,
         lastHealthCheck: Date? = nil, lastHealthyAt: Date? = nil, lastError: String? = nil,
         consecutiveFailures: Int = 0, reserved: Capacity = .zero, observed: ObservedUsage? = nil,
-        registeredAt: Date? = nil
+        registeredAt: Date? = nil, lostAt: Date? = nil
     ) {
         self.id = id
         self.name = name
@@ -40,6 +42,7 @@ public struct WorkspaceServer: Sendable, Equatable {
         self.reserved = reserved
         self.observed = observed
         self.registeredAt = registeredAt
+        self.lostAt = lostAt
     }
 
     /// Health as the monitor last saw it.
@@ -64,12 +67,14 @@ public struct ServerConnection: Sendable, Equatable, Codable {
     public var socketPath: String?
     /// Allows plain TCP to a host that is not loopback.
     public var insecure: Bool
-    /// Docker network mode for workspace containers on this server (`host` or `none` locally).
+    /// Docker network mode for workspace containers on this server: `none` (isolated, the default),
+    /// or `host`, which an admin must set on purpose: a workspace then reaches every service on the
+    /// host's loopback (other engines' APIs, the database, Berth) and every other workspace's ports.
     public var networkMode: String
 
     public init(
         host: String, dockerPort: Int, tlsEnabled: Bool = false, certPath: String? = nil,
-        socketPath: String? = nil, insecure: Bool = false, networkMode: String = "host"
+        socketPath: String? = nil, insecure: Bool = false, networkMode: String = "none"
     ) {
         self.host = host
         self.dockerPort = dockerPort

@@ -16,10 +16,10 @@ public enum WorkspaceLifecycle {
         .creating: [.starting, .error, .deleting],
         .starting: [.running, .error, .stopping, .deleting],
         .running: [.stopping, .starting, .error, .deleting],
-        .stopping: [.stopped, .error, .deleting],
+        .stopping: [.stopping, .stopped, .starting, .error, .deleting],
         .stopped: [.starting, .deleting, .error],
         .error: [.starting, .deleting],
-        .deleting: [.deleted, .error],
+        .deleting: [.deleting, .deleted, .error],
         .deleted: [],
     ]
 
@@ -31,10 +31,12 @@ public enum WorkspaceLifecycle {
     public static func startingPoints(of action: WorkspaceAction) -> Set<WorkspaceStatus> {
         switch action {
         case .create: [.pending]
-        case .start: [.stopped, .error]
-        case .stop: [.running, .starting]
+        // A change asked again while the last one is still being applied (a client retrying after a
+        // 202) records the intent again: stop from stopping, delete from deleting, start from stopping.
+        case .start: [.stopped, .error, .stopping]
+        case .stop: [.running, .starting, .stopping]
         case .restart: [.running]
-        case .delete: [.pending, .creating, .starting, .running, .stopping, .stopped, .error]
+        case .delete: [.pending, .creating, .starting, .running, .stopping, .stopped, .error, .deleting]
         // Resizing changes limits in place; a workspace in motion is asked again later.
         case .resize: [.running, .stopped]
         }

@@ -1,33 +1,37 @@
 import Domain
+import Foundation
 
 /// The metering record billing is computed from: one `usage_intervals` row per stretch of time a
-/// workspace runs, carrying the resources it held on which server.
+/// workspace's container runs, carrying the resources it held on which server.
 ///
-/// Intervals follow the status: entering `running` opens one, leaving `running` closes it, in the
-/// same transaction as the status change, so a workspace is metered exactly while it is running.
+/// Intervals follow what Docker confirmed, not what was asked: recording `running` opens one at the
+/// container's `StartedAt`; recording `stopped`, `error` or `deleted` closes it at its `FinishedAt`
+/// (or at the server's last successful check, for a lost server). The statuses in between
+/// (`starting`, `stopping`, `deleting`) are wishes and leave the interval as it is, since the
+/// container keeps running (and holding its CPU and memory) until Docker says it stopped.
 public enum UsageIntervals {
-    /// Opens or closes the workspace's interval for a transition to `status`.
-    static func follow(_ workspace: WorkspaceID, to status: WorkspaceStatus, in scope: SystemScope) async throws {
-        if status == .running {
-            try await open(workspace, in: scope)
-        } else {
-            try await close(workspace, in: scope)
+    /// Opens or closes the workspace's interval for a confirmed transition to `status` at `instant`.
+    static func follow(_ workspace: WorkspaceID, to status: WorkspaceStatus, at instant: Date, in scope: SystemScope) async throws {
+        switch status {
+        case .running: try await open(workspace, at: instant, in: scope)
+        case .stopped, .error, .deleted: try await close(workspace, at: instant, in: scope)
+        case .pending, .creating, .starting, .stopping, .deleting: break
         }
     }
 
     /// Opens an interval with the workspace's current resources; a no-op while one is open.
-    public static func open(_ workspace: WorkspaceID, in scope: SystemScope) async throws {
+    public static func open(_ workspace: WorkspaceID, at instant: Date? = nil, in scope: SystemScope) async throws {
         try await scope.execute("""
             INSERT INTO usage_intervals (tenant_id, workspace_id, server_id, cpu, memory_mb, disk_gb, started_at)
-            SELECT tenant_id, id, server_id, cpu, memory_mb, disk_gb, now() FROM workspaces WHERE id = \(workspace)
+            SELECT tenant_id, id, server_id, cpu, memory_mb, disk_gb, coalesce(\(instant), now()) FROM workspaces WHERE id = \(workspace)
             ON CONFLICT (workspace_id) WHERE ended_at IS NULL DO NOTHING
             """)
     }
 
-    /// Closes the workspace's open interval, if any.
-    public static func close(_ workspace: WorkspaceID, in scope: SystemScope) async throws {
+    /// Closes the workspace's open interval, if any, at `instant` (never before it started).
+    public static func close(_ workspace: WorkspaceID, at instant: Date? = nil, in scope: SystemScope) async throws {
         try await scope.execute("""
-            UPDATE usage_intervals SET ended_at = greatest(now(), started_at)
+            UPDATE usage_intervals SET ended_at = greatest(coalesce(\(instant), now()), started_at)
             WHERE workspace_id = \(workspace) AND ended_at IS NULL
             """)
     }

@@ -11,7 +11,7 @@ public struct WorkspaceServerStore: Sendable {
         labels, status, schedulable, last_health_check, last_healthy_at, last_error, consecutive_failures,
         (current_cpu_used * 1000)::bigint AS cpu_used_millis, current_memory_used_mb, current_disk_used_gb, current_workspaces,
         observed_ncpu, observed_memory_total_mb, observed_containers, observed_containers_running, docker_version,
-        observed_cpu_cores, observed_memory_used_mb, created_at
+        observed_cpu_cores, observed_memory_used_mb, created_at, lost_at
         """
 
     /// What an admin or `BERTH_WORKSPACE_SERVERS` says about a server.
@@ -170,7 +170,8 @@ public struct WorkspaceServerStore: Sendable {
                 diskGB: try row.decode("current_disk_used_gb"), workspaces: try row.decode("current_workspaces")
             ),
             observed: observed,
-            registeredAt: try row.decode("created_at")
+            registeredAt: try row.decode("created_at"),
+            lostAt: try row.decode("lost_at")
         )
     }
 }

@@ -14,6 +14,7 @@ public struct WorkspaceStore: Sendable {
         public var serverID: ServerID?
         public var containerID: String?
         public var image: String
+        /// The wanted size (what a resize asked for, once asked).
         public var resources: Resources
         public var command: [String]?
         public var env: [String: String]
@@ -21,11 +22,38 @@ public struct WorkspaceStore: Sendable {
         public var holdsCompute: Bool
         public var holdsSlot: Bool
         public var error: String?
+        /// What is wanted: `running`, `stopped` or `deleted`.
+        public var desired: WorkspaceStatus
+        /// Incremented by every change of what is wanted.
+        public var generation: Int64
+        /// The generation whose intent was last applied and recorded.
+        public var observedGeneration: Int64
+        /// A restart asked at this generation is pending while `observedGeneration` is below it.
+        public var restartGeneration: Int64
+        /// The CPU and memory the container has, as Docker confirmed them; nil before it exists.
+        public var appliedCPUMillis: Int?
+        public var appliedMemoryMB: Int?
+        /// What the workspace holds of its server's CPU and memory now.
+        public var heldCPUMillis: Int
+        public var heldMemoryMB: Int
+        /// The actor holding the workspace's lease, if the lease is still running.
+        public var actor: String?
+        public var errorCode: String?
+        public var errorDetail: String?
+
+        /// Whether every intent has been applied.
+        public var isSettled: Bool { observedGeneration >= generation }
+        /// Whether the container's limits differ from the wanted size.
+        public var resizePending: Bool {
+            appliedCPUMillis.map { $0 != resources.cpuMillis } ?? false || appliedMemoryMB.map { $0 != resources.memoryMB } ?? false
+        }
     }
 
     static let columns = """
         id, tenant_id, name, status, server_id, container_id, image, (cpu * 1000)::bigint AS cpu_millis, memory_mb, disk_gb,
-        command, env, labels, holds_compute, holds_slot, error
+        command, env, labels, holds_compute, holds_slot, error, desired_status, generation, observed_generation, restart_generation,
+        (applied_cpu * 1000)::bigint AS applied_cpu_millis, applied_memory_mb, (held_cpu * 1000)::bigint AS held_cpu_millis,
+        held_memory_mb, CASE WHEN actor_until > now() THEN actor END AS live_actor, error_code, error_detail
         """
 
     /// The workspace, row-locked until the transaction ends.
@@ -42,36 +70,126 @@ public struct WorkspaceStore: Sendable {
         try await scope.first("SELECT \(unsafeRaw: Self.columns) FROM workspaces WHERE id = \(id)").map(Self.decode)
     }
 
-    /// Moves the workspace from one of `from` to `to`, records the event, and sets the given fields.
-    /// Returns `false` (changing nothing) when it is not in one of `from`.
+    // MARK: - One writer per workspace
+
+    /// Records a new intent: what is wanted (and a restart, when asked), with the generation
+    /// incremented. The lease is claimed for `actor` when it is free or expired; otherwise whoever
+    /// holds it will find the new generation when it next records, and apply it.
+    /// Returns the new generation and whether `actor` now holds the lease.
+    public func intend(
+        _ id: WorkspaceID, desired: WorkspaceStatus, restart: Bool = false, actor: String, lease: Duration, in scope: SystemScope
+    ) async throws -> (generation: Int64, claimed: Bool) {
+        guard let row = try await scope.first("""
+            UPDATE workspaces SET desired_status = \(desired.rawValue), generation = generation + 1,
+                restart_generation = CASE WHEN \(restart) THEN generation + 1 ELSE restart_generation END,
+                actor = CASE WHEN actor IS NULL OR actor_until < now() THEN \(actor) ELSE actor END,
+                actor_until = CASE WHEN actor IS NULL OR actor_until < now() THEN now() + make_interval(secs => \(lease.inSeconds))
+                                   ELSE actor_until END,
+                updated_at = now()
+            WHERE id = \(id)
+            RETURNING generation, actor = \(actor) AS claimed
+            """) else { throw PostgresError(code: .other, message: "no such workspace") }
+        return (try row.decode("generation"), try row.decode("claimed"))
+    }
+
+    /// Claims (or renews) the workspace's lease for `actor`: when it is free, expired or already its.
+    /// Returns the row when `actor` holds the lease, nil when another does or there is no row.
+    public func claim(_ id: WorkspaceID, actor: String, lease: Duration, in scope: SystemScope) async throws -> Row? {
+        try await scope.first("""
+            UPDATE workspaces SET actor = \(actor), actor_until = now() + make_interval(secs => \(lease.inSeconds))
+            WHERE id = \(id) AND (actor IS NULL OR actor_until < now() OR actor = \(actor))
+            RETURNING \(unsafeRaw: Self.columns)
+            """).map(Self.decode)
+    }
+
+    /// The row, locked, only while `actor` holds the lease and the generation is still `generation`:
+    /// the fence every recorded outcome goes through.
+    public func lockFenced(_ id: WorkspaceID, generation: Int64, actor: String, in scope: SystemScope) async throws -> Row? {
+        try await scope.first("""
+            SELECT \(unsafeRaw: Self.columns) FROM workspaces WHERE id = \(id) AND generation = \(generation) AND actor = \(actor) FOR UPDATE
+            """).map(Self.decode)
+    }
+
+    /// Marks `generation` applied (the caller holds the fence).
+    public func settle(_ id: WorkspaceID, generation: Int64, in scope: SystemScope) async throws {
+        try await scope.execute("UPDATE workspaces SET observed_generation = \(generation) WHERE id = \(id)")
+    }
+
+    /// Gives the lease up, only when every intent is applied; `false` when a newer one came in (or
+    /// the lease is not `actor`'s), in which case the actor carries on.
+    public func releaseLease(_ id: WorkspaceID, actor: String, in scope: SystemScope) async throws -> Bool {
+        try await scope.execute("""
+            UPDATE workspaces SET actor = NULL, actor_until = NULL
+            WHERE id = \(id) AND actor = \(actor) AND observed_generation >= generation
+            """).affectedRows == 1
+    }
+
+    /// Gives the lease up whatever is pending, so another actor (the reconciler) can take over later.
+    public func abandonLease(_ id: WorkspaceID, actor: String, in scope: SystemScope) async throws {
+        try await scope.execute("UPDATE workspaces SET actor = NULL, actor_until = NULL WHERE id = \(id) AND actor = \(actor)")
+    }
+
+    /// Records the limits Docker confirmed the container has.
+    public func setApplied(_ id: WorkspaceID, cpuMillis: Int, memoryMB: Int, in scope: SystemScope) async throws {
+        try await scope.execute("""
+            UPDATE workspaces SET applied_cpu = \(cpuMillis)::numeric / 1000, applied_memory_mb = \(memoryMB), updated_at = now()
+            WHERE id = \(id)
+            """)
+    }
+
+    /// Workspaces with an intent not yet applied whose lease is free or expired, oldest first.
+    public func pending(limit: Int, in scope: SystemScope) async throws -> [WorkspaceID] {
+        try await scope.execute("""
+            SELECT id FROM workspaces
+            WHERE observed_generation < generation AND (actor IS NULL OR actor_until < now())
+            ORDER BY updated_at LIMIT \(limit)
+            """).map { try $0.decode("id") }
+    }
+
+    /// Moves the workspace from one of `from` (any status when nil) to `to`, records the event, and
+    /// sets the given fields. Returns `false` (changing nothing) when it is not in one of `from`.
+    ///
+    /// `at` is when the change happened as Docker saw it (a container's `StartedAt` or `FinishedAt`);
+    /// the usage interval opens or closes then, and `started_at` or `stopped_at` take it. Without it,
+    /// or when it is more than five minutes from the database's clock, now is used.
     @discardableResult
     public func transition(
-        _ id: WorkspaceID, from: Set<WorkspaceStatus>, to: WorkspaceStatus, reason: String? = nil,
-        containerID: String? = nil, clearContainer: Bool = false, error: String? = nil, in scope: SystemScope
+        _ id: WorkspaceID, from: Set<WorkspaceStatus>?, to: WorkspaceStatus, reason: String? = nil,
+        containerID: String? = nil, clearContainer: Bool = false, failure: WorkspaceFailure? = nil, at instant: Date? = nil,
+        in scope: SystemScope
     ) async throws -> Bool {
         // Text-array input form; the statuses are fixed identifiers.
-        let allowed = "{" + from.map(\.rawValue).sorted().joined(separator: ",") + "}"
+        let allowed = from.map { "{" + $0.map(\.rawValue).sorted().joined(separator: ",") + "}" }
         guard let row = try await scope.first("""
+            WITH moment AS (
+                SELECT CASE WHEN \(instant)::timestamptz BETWEEN now() - interval '5 minutes' AND now() + interval '5 minutes'
+                            THEN \(instant)::timestamptz ELSE now() END AS at
+            )
             UPDATE workspaces w SET status = \(to.rawValue),
                 container_id = CASE WHEN \(clearContainer) THEN NULL ELSE coalesce(\(containerID), w.container_id) END,
-                error = CASE WHEN \(to.rawValue) = 'error' THEN \(error) ELSE NULL END,
-                started_at = CASE WHEN \(to.rawValue) = 'running' THEN now() ELSE w.started_at END,
-                stopped_at = CASE WHEN \(to.rawValue) IN ('stopped', 'error') THEN now() ELSE w.stopped_at END,
+                error = CASE WHEN \(to.rawValue) = 'error' THEN \(failure?.message) ELSE NULL END,
+                error_code = CASE WHEN \(to.rawValue) = 'error' THEN \(failure?.code) ELSE NULL END,
+                error_detail = CASE WHEN \(to.rawValue) = 'error' THEN \(failure?.detail) ELSE NULL END,
+                started_at = CASE WHEN \(to.rawValue) = 'running' THEN (SELECT at FROM moment) ELSE w.started_at END,
+                stopped_at = CASE WHEN \(to.rawValue) IN ('stopped', 'error') THEN (SELECT at FROM moment) ELSE w.stopped_at END,
                 deleted_at = CASE WHEN \(to.rawValue) = 'deleted' THEN now() ELSE w.deleted_at END,
                 updated_at = now()
             FROM (SELECT id, status AS previous FROM workspaces WHERE id = \(id) FOR UPDATE) old
-            WHERE w.id = old.id AND old.previous = ANY(\(allowed)::text[])
-            RETURNING w.tenant_id, old.previous
+            WHERE w.id = old.id AND (\(allowed)::text[] IS NULL OR old.previous = ANY(\(allowed)::text[]))
+            RETURNING w.tenant_id, old.previous, (SELECT at FROM moment) AS at
             """) else { return false }
-        try await scope.execute("""
-            INSERT INTO workspace_events (tenant_id, workspace_id, from_status, to_status, reason)
-            VALUES (\(try row.decode("tenant_id", as: TenantID.self)), \(id), \(try row.decode("previous", as: String.self)), \(to.rawValue), \(reason ?? error))
-            """)
-        try await UsageIntervals.follow(id, to: to, in: scope)
+        let previous = try row.decode("previous", as: String.self)
+        if previous != to.rawValue || failure != nil {
+            try await scope.execute("""
+                INSERT INTO workspace_events (tenant_id, workspace_id, from_status, to_status, reason)
+                VALUES (\(try row.decode("tenant_id", as: TenantID.self)), \(id), \(previous), \(to.rawValue), \(reason ?? failure?.message))
+                """)
+        }
+        try await UsageIntervals.follow(id, to: to, at: try row.decode("at", as: Date.self), in: scope)
         return true
     }
 
-    /// Sets the workspace's size (the caller has adjusted the server's reservation).
+    /// Sets the workspace's wanted size (the caller has reserved any growth on its server).
     public func resize(_ id: WorkspaceID, to resources: Resources, in scope: SystemScope) async throws {
         try await scope.execute("""
             UPDATE workspaces SET cpu = \(resources.cpuMillis)::numeric / 1000, memory_mb = \(resources.memoryMB),
@@ -104,7 +222,13 @@ public struct WorkspaceStore: Sendable {
             command: try row.decode("command", as: PostgresJSON<[String]>?.self)?.value,
             env: try row.decode("env", as: PostgresJSON<[String: String]>.self).value,
             labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
-            holdsCompute: try row.decode("holds_compute"), holdsSlot: try row.decode("holds_slot"), error: try row.decode("error")
+            holdsCompute: try row.decode("holds_compute"), holdsSlot: try row.decode("holds_slot"), error: try row.decode("error"),
+            desired: WorkspaceStatus(rawValue: try row.decode("desired_status")) ?? .running,
+            generation: try row.decode("generation"), observedGeneration: try row.decode("observed_generation"),
+            restartGeneration: try row.decode("restart_generation"),
+            appliedCPUMillis: try row.decode("applied_cpu_millis"), appliedMemoryMB: try row.decode("applied_memory_mb"),
+            heldCPUMillis: try row.decode("held_cpu_millis"), heldMemoryMB: try row.decode("held_memory_mb"),
+            actor: try row.decode("live_actor"), errorCode: try row.decode("error_code"), errorDetail: try row.decode("error_detail")
         )
     }
 }
@@ -134,10 +258,10 @@ extension WorkspaceStore {
         w.memory_mb, w.disk_gb, w.labels, w.created_at, w.started_at, w.stopped_at, w.error
         """
 
-    public func view(_ id: WorkspaceID, in scope: TenantScope) async throws -> View? {
+    public func view(_ id: WorkspaceID, in scope: TenantScope, includingDeleted: Bool = false) async throws -> View? {
         try await scope.first("""
             SELECT \(unsafeRaw: Self.viewColumns) FROM workspaces w LEFT JOIN workspace_servers s ON s.id = w.server_id
-            WHERE w.id = \(id) AND w.status <> 'deleted'
+            WHERE w.id = \(id) AND (\(includingDeleted) OR w.status <> 'deleted')
             """).map(Self.decodeView)
     }
 

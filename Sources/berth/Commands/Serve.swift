@@ -39,7 +39,9 @@ struct Serve: AsyncParsableCommand {
         let interval: Double
         let registrations: [WorkspaceServerStore.Registration]
         let adminToken: AdminToken?
+        let timing: LifecycleTiming
         do {
+            timing = try LifecycleTiming(env)
             adminToken = try env.value("BERTH_ADMIN_TOKEN").map { token in
                 guard let parsed = AdminToken(token), token.count >= 16 else {
                     throw ConfigurationError("BERTH_ADMIN_TOKEN must be at least 16 characters")
@@ -80,8 +82,16 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let placement = PlacementService(database: db, logger: logger)
-        let orchestrator = WorkspaceOrchestrator(database: db, placement: placement, pool: pool, logger: logger)
-        let reconciler = WorkspaceReconciler(database: db, pool: pool, placement: placement, logger: logger)
+        var hardening = ContainerHardening.workspace
+        hardening.pidsLimit = timing.pidsLimit
+        let orchestrator = WorkspaceOrchestrator(
+            database: db, placement: placement, pool: pool,
+            containers: WorkspaceContainers(stopGrace: timing.stopGrace, hardening: hardening), logger: logger
+        )
+        let reconciler = WorkspaceReconciler(
+            database: db, orchestrator: orchestrator, interval: timing.reconcileInterval,
+            lostAfter: timing.serverLostAfter, orphanGrace: timing.orphanGrace, logger: logger
+        )
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let app = buildApplication(
@@ -96,6 +106,39 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(services: [app, monitor, reconciler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
+        // Creates whose request has answered finish (or reach a point the reconciler resumes from)
+        // before the pool closes.
+        let left = await orchestrator.work.drain(within: .seconds(30))
+        if left > 0 { logger.warning("shutting down with workspace changes in flight; the reconciler resumes them", metadata: ["count": "\(left)"]) }
         db.shutdown()
+    }
+}
+
+/// The lifecycle's timings and limits, from the environment.
+struct LifecycleTiming {
+    var reconcileInterval: Duration = .seconds(10)
+    var serverLostAfter: Duration = .seconds(300)
+    var orphanGrace: Duration = .seconds(120)
+    var stopGrace: Duration = .seconds(10)
+    var pidsLimit = ContainerHardening.workspace.pidsLimit
+
+    init(_ env: Environment) throws {
+        func seconds(_ name: String, _ range: ClosedRange<Double>) throws -> Duration? {
+            guard let text = try env.value(name) else { return nil }
+            guard let value = Double(text), range.contains(value) else {
+                throw ConfigurationError("\(name) must be a number of seconds from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return .milliseconds(Int((value * 1000).rounded()))
+        }
+        reconcileInterval = try seconds("BERTH_RECONCILE_INTERVAL", 0.1...3600) ?? reconcileInterval
+        serverLostAfter = try seconds("BERTH_SERVER_LOST_AFTER", 1...604_800) ?? serverLostAfter
+        orphanGrace = try seconds("BERTH_ORPHAN_GRACE", 0...86_400) ?? orphanGrace
+        stopGrace = try seconds("BERTH_STOP_GRACE", 0...300) ?? stopGrace
+        if let text = try env.value("BERTH_WORKSPACE_PIDS_LIMIT") {
+            guard let value = Int(text), (16...1_000_000).contains(value) else {
+                throw ConfigurationError("BERTH_WORKSPACE_PIDS_LIMIT must be a whole number from 16 to 1000000")
+            }
+            pidsLimit = value
+        }
     }
 }

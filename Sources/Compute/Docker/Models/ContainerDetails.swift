@@ -9,6 +9,10 @@ public struct ContainerDetails: Sendable, Decodable, Equatable {
     public var config: Config
     public var hostConfig: HostConfig
     public var restartCount: Int?
+    /// The json-file log on the engine's host.
+    public var logPath: String?
+    /// When the container was created.
+    public var created: Date?
 
     /// What the container is doing.
     public struct State: Sendable, Decodable, Equatable {
@@ -76,6 +80,12 @@ public struct ContainerDetails: Sendable, Decodable, Equatable {
         public var memorySwap: Int64?
         public var networkMode: String?
         public var storageOpt: [String: String]?
+        public var pidsLimit: Int64?
+        public var capDrop: [String]?
+        public var securityOpt: [String]?
+        public var initProcess: Bool?
+        /// The log driver's options, e.g. `max-size` and `max-file`.
+        public var logOptions: [String: String]?
 
         public var resources: ContainerResources { ContainerResources(nanoCPUs: nanoCPUs, memoryBytes: memory) }
 
@@ -85,10 +95,25 @@ public struct ContainerDetails: Sendable, Decodable, Equatable {
             case memorySwap = "MemorySwap"
             case networkMode = "NetworkMode"
             case storageOpt = "StorageOpt"
+            case pidsLimit = "PidsLimit"
+            case capDrop = "CapDrop"
+            case securityOpt = "SecurityOpt"
+            case initProcess = "Init"
+            case logConfig = "LogConfig"
+        }
+
+        struct LogConfig: Decodable {
+            var config: [String: String]?
+            enum CodingKeys: String, CodingKey { case config = "Config" }
         }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
+            pidsLimit = try container.decodeIfPresent(Int64.self, forKey: .pidsLimit)
+            capDrop = try container.decodeIfPresent([String].self, forKey: .capDrop)
+            securityOpt = try container.decodeIfPresent([String].self, forKey: .securityOpt)
+            initProcess = try container.decodeIfPresent(Bool.self, forKey: .initProcess)
+            logOptions = try container.decodeIfPresent(LogConfig.self, forKey: .logConfig)?.config
             nanoCPUs = try container.decodeIfPresent(Int64.self, forKey: .nanoCPUs) ?? 0
             memory = try container.decodeIfPresent(Int64.self, forKey: .memory) ?? 0
             memorySwap = try container.decodeIfPresent(Int64.self, forKey: .memorySwap)
@@ -104,6 +129,8 @@ public struct ContainerDetails: Sendable, Decodable, Equatable {
         case config = "Config"
         case hostConfig = "HostConfig"
         case restartCount = "RestartCount"
+        case logPath = "LogPath"
+        case created = "Created"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -115,5 +142,7 @@ public struct ContainerDetails: Sendable, Decodable, Equatable {
         config = try container.decode(Config.self, forKey: .config)
         hostConfig = try container.decode(HostConfig.self, forKey: .hostConfig)
         restartCount = try container.decodeIfPresent(Int.self, forKey: .restartCount)
+        logPath = try container.decodeIfPresent(String.self, forKey: .logPath)
+        created = try DockerTimestamp.date(container.decodeIfPresent(String.self, forKey: .created))
     }
 }

@@ -14,6 +14,8 @@ public struct ContainerSpec: Sendable, Equatable {
     /// Docker's `StorageOpt["size"]` in bytes; nil sets none, since only some storage drivers
     /// (overlay2 on xfs with project quotas, btrfs, zfs) accept it.
     public var diskLimitBytes: Int64?
+    /// What keeps one container from hurting its neighbours on the engine; `nil` sets none (tests).
+    public var hardening: ContainerHardening?
 
     public init(
         name: String,
@@ -24,7 +26,8 @@ public struct ContainerSpec: Sendable, Equatable {
         workingDirectory: String? = nil,
         resources: ContainerResources = ContainerResources(nanoCPUs: 0, memoryBytes: 0),
         networkMode: String? = nil,
-        diskLimitBytes: Int64? = nil
+        diskLimitBytes: Int64? = nil,
+        hardening: ContainerHardening? = nil
     ) {
         self.name = name
         self.image = image
@@ -35,6 +38,36 @@ public struct ContainerSpec: Sendable, Equatable {
         self.resources = resources
         self.networkMode = networkMode
         self.diskLimitBytes = diskLimitBytes
+        self.hardening = hardening
+    }
+}
+
+/// The limits every workspace container gets, so a fork bomb, a log flood or a raw socket in one
+/// workspace cannot take its engine or its neighbours down.
+public struct ContainerHardening: Sendable, Equatable {
+    /// The most processes and threads the container may have (Docker's `PidsLimit`).
+    public var pidsLimit: Int
+    /// `json-file` log rotation: the largest file and how many are kept.
+    public var logMaxSize: String
+    public var logMaxFiles: Int
+    /// Capabilities dropped from Docker's default set.
+    public var dropCapabilities: [String]
+    /// Runs Docker's init (`docker-init`) as PID 1, so signals reach the command and zombies are reaped.
+    public var initProcess: Bool
+
+    /// What Berth gives workspaces by default. `NET_RAW` (raw sockets, ARP and ICMP spoofing) and
+    /// the capabilities a development container has no use for go; `no-new-privileges` is always on.
+    public static let workspace = ContainerHardening(
+        pidsLimit: 1024, logMaxSize: "10m", logMaxFiles: 3,
+        dropCapabilities: ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SETPCAP", "SYS_CHROOT"], initProcess: true
+    )
+
+    public init(pidsLimit: Int, logMaxSize: String, logMaxFiles: Int, dropCapabilities: [String], initProcess: Bool) {
+        self.pidsLimit = pidsLimit
+        self.logMaxSize = logMaxSize
+        self.logMaxFiles = logMaxFiles
+        self.dropCapabilities = dropCapabilities
+        self.initProcess = initProcess
     }
 }
 
@@ -54,10 +87,25 @@ struct ContainerCreateBody: Encodable {
         var limits: ResourceLimitsBody
         var networkMode: String?
         var storageOpt: [String: String]?
+        var hardening: ContainerHardening?
+
+        struct LogConfig: Encodable {
+            var type: String
+            var config: [String: String]
+            enum CodingKeys: String, CodingKey {
+                case type = "Type"
+                case config = "Config"
+            }
+        }
 
         enum CodingKeys: String, CodingKey {
             case networkMode = "NetworkMode"
             case storageOpt = "StorageOpt"
+            case pidsLimit = "PidsLimit"
+            case logConfig = "LogConfig"
+            case securityOpt = "SecurityOpt"
+            case capDrop = "CapDrop"
+            case initProcess = "Init"
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -65,6 +113,16 @@ struct ContainerCreateBody: Encodable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encodeIfPresent(networkMode, forKey: .networkMode)
             try container.encodeIfPresent(storageOpt, forKey: .storageOpt)
+            if let hardening {
+                try container.encode(hardening.pidsLimit, forKey: .pidsLimit)
+                try container.encode(
+                    LogConfig(type: "json-file", config: ["max-size": hardening.logMaxSize, "max-file": String(hardening.logMaxFiles)]),
+                    forKey: .logConfig
+                )
+                try container.encode(["no-new-privileges:true"], forKey: .securityOpt)
+                try container.encode(hardening.dropCapabilities, forKey: .capDrop)
+                try container.encode(hardening.initProcess, forKey: .initProcess)
+            }
         }
     }
 
@@ -78,7 +136,8 @@ struct ContainerCreateBody: Encodable {
         hostConfig = HostConfig(
             limits: ResourceLimitsBody(spec.resources),
             networkMode: spec.networkMode,
-            storageOpt: spec.diskLimitBytes.map { ["size": String($0)] }
+            storageOpt: spec.diskLimitBytes.map { ["size": String($0)] },
+            hardening: spec.hardening
         )
     }
 

@@ -9,6 +9,8 @@ public struct ContainerSummary: Sendable, Decodable, Equatable {
     /// Docker's human text, e.g. "Up 3 minutes".
     public var status: String
     public var labels: [String: String]
+    /// When it was created, in seconds since 1970.
+    public var created: Int64
 
     enum CodingKeys: String, CodingKey {
         case id = "Id"
@@ -17,6 +19,7 @@ public struct ContainerSummary: Sendable, Decodable, Equatable {
         case state = "State"
         case status = "Status"
         case labels = "Labels"
+        case created = "Created"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -29,5 +32,6 @@ public struct ContainerSummary: Sendable, Decodable, Equatable {
         state = try container.decodeIfPresent(String.self, forKey: .state) ?? ""
         status = try container.decodeIfPresent(String.self, forKey: .status) ?? ""
         labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        created = try container.decodeIfPresent(Int64.self, forKey: .created) ?? 0
     }
 }
