@@ -1,3 +1,6 @@
+import CLibPQ
+import Synchronization
+
 /// A libpq connection confined to its own thread.
 ///
 /// Every call into libpq runs on that thread, off Swift's cooperative pool, and only one at a time,
@@ -9,6 +12,8 @@ final class ConnectionBox: @unchecked Sendable {
     let id: Int
     private let connection: PostgresConnection
     private let thread: ConnectionThread
+    /// Asks the server to cancel what runs now; usable from any thread.
+    private let canceller: QueryCanceller
     /// Written at the end of each `run` on the thread; read by the pool after that `run` resumed.
     private(set) var condition: Condition = .idle
     let backendPID: Int32
@@ -18,6 +23,7 @@ final class ConnectionBox: @unchecked Sendable {
         self.connection = connection
         self.thread = thread
         self.backendPID = connection.backendPID
+        self.canceller = QueryCanceller(connection.makeCancelHandle())
     }
 
     deinit { thread.stop() }
@@ -40,27 +46,48 @@ final class ConnectionBox: @unchecked Sendable {
     }
 
     /// Runs `body` against the connection on its thread.
+    ///
+    /// With `cancellable`, a cancelled task does not wait for libpq: a statement not yet started is
+    /// not run, and one that runs is cancelled on the server (`PQcancel`), which answers it with
+    /// `query_canceled` at once. Transaction control is never cancellable, so a ROLLBACK always runs.
     func run<T: Sendable>(
+        cancellable: Bool = false,
         _ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T
     ) async throws(PostgresError) -> T {
-        let result: Result<T, PostgresError> = await withCheckedContinuation { continuation in
+        let cancelled = canceller
+        let submit = { [self] (continuation: CheckedContinuation<Result<T, PostgresError>, Never>) in
             thread.submit { [self] in
                 let outcome: Result<T, PostgresError>
-                do throws(PostgresError) {
-                    outcome = .success(try body(connection))
-                } catch {
-                    outcome = .failure(error)
+                if cancellable, cancelled.isCancelled {
+                    outcome = .failure(PostgresError(code: .queryCanceled, message: "the request was cancelled before the statement ran"))
+                } else {
+                    do throws(PostgresError) {
+                        outcome = .success(try body(connection))
+                    } catch {
+                        outcome = .failure(error)
+                    }
                 }
+                cancelled.reset()
                 condition = connection.isBroken ? .broken : (connection.isIdle ? .idle : .inTransaction)
                 continuation.resume(returning: outcome)
             }
         }
+        let result: Result<T, PostgresError>
+        if cancellable {
+            result = await withTaskCancellationHandler {
+                await withCheckedContinuation(submit)
+            } onCancel: {
+                cancelled.cancel()
+            }
+        } else {
+            result = await withCheckedContinuation(submit)
+        }
         return try result.get()
     }
 
-    /// Runs one statement.
+    /// Runs one statement; cancelled on the server when the calling task is.
     func execute(_ query: PostgresQuery) async throws(PostgresError) -> PostgresRows {
-        try await run { (connection) throws(PostgresError) in try connection.execute(query) }
+        try await run(cancellable: true) { (connection) throws(PostgresError) in try connection.execute(query) }
     }
 
     /// Runs a parameterless script (transaction control, migrations).
@@ -72,4 +99,29 @@ final class ConnectionBox: @unchecked Sendable {
     func checkAlive() async -> Bool {
         (try? await run { $0.checkAlive() }) ?? false
     }
+}
+
+/// libpq's cancel handle for one connection. `PQcancel` is documented as safe to call from any
+/// thread while the connection's own thread waits in a query; that is what makes this `Sendable`.
+final class QueryCanceller: @unchecked Sendable {
+    private let handle: OpaquePointer?
+    private let requested = Mutex(false)
+
+    init(_ handle: OpaquePointer?) {
+        self.handle = handle
+    }
+
+    deinit { if let handle { PQfreeCancel(handle) } }
+
+    /// Marks the current statement cancelled and asks the server to cancel whatever runs now.
+    func cancel() {
+        requested.withLock { $0 = true }
+        guard let handle else { return }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(handle, &buffer, Int32(buffer.count))
+    }
+
+    var isCancelled: Bool { requested.withLock { $0 } }
+
+    func reset() { requested.withLock { $0 = false } }
 }

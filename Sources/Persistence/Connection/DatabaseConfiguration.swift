@@ -15,6 +15,11 @@ public struct DatabaseConfiguration: Sendable {
     public var statementTimeout: Duration?
     /// Reported to the server as `application_name` unless the connection string sets one.
     public var applicationName: String
+    /// `lock_timeout` set on every connection; `nil` leaves the server's default (none).
+    public var lockTimeout: Duration?
+    /// libpq's `tcp_user_timeout` unless the connection string sets one: how long sent data may
+    /// stay unacknowledged before the connection counts as broken.
+    public var tcpUserTimeoutMilliseconds: Int
 
     public init(
         connectionString: String,
@@ -22,7 +27,9 @@ public struct DatabaseConfiguration: Sendable {
         acquireTimeout: Duration = .seconds(10),
         connectTimeoutSeconds: Int = 5,
         statementTimeout: Duration? = .seconds(30),
-        applicationName: String = "berth"
+        applicationName: String = "berth",
+        lockTimeout: Duration? = .seconds(5),
+        tcpUserTimeoutMilliseconds: Int = 15_000
     ) {
         self.connectionString = connectionString
         self.poolSize = max(1, poolSize)
@@ -30,6 +37,8 @@ public struct DatabaseConfiguration: Sendable {
         self.connectTimeoutSeconds = max(1, connectTimeoutSeconds)
         self.statementTimeout = statementTimeout
         self.applicationName = applicationName
+        self.lockTimeout = lockTimeout
+        self.tcpUserTimeoutMilliseconds = max(1, tcpUserTimeoutMilliseconds)
     }
 
     /// Checks the connection string with libpq's own parser without connecting.
@@ -80,7 +89,7 @@ struct ConnectionOptions {
                 guard part.isEmpty || (Int(part).map { (1...65535).contains($0) } ?? false) else { throw fail("port", "a number from 1 to 65535") }
             }
         }
-        for option in ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count"] {
+        for option in ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"] {
             if let value = values[option], !value.isEmpty, Int(value) == nil { throw fail(option, "a whole number") }
         }
         let enumerations: [String: Set<String>] = [

@@ -26,9 +26,12 @@ final class PostgresConnection {
             keywords.append("application_name")
             values.append(configuration.applicationName)
         }
-        // Detects a peer that vanished without closing the socket.
+        // Detects a peer that vanished without closing the socket: keepalives while idle, and
+        // tcp_user_timeout while a statement waits for an answer that a partition holds back, so a
+        // pool slot is never held for TCP's minutes of retransmission.
         for (keyword, value) in [("keepalives", "1"), ("keepalives_idle", "15"), ("keepalives_interval", "5"),
-                                 ("keepalives_count", "3")] where options.values[keyword] == nil {
+                                 ("keepalives_count", "3"), ("tcp_user_timeout", String(configuration.tcpUserTimeoutMilliseconds))]
+            where options.values[keyword] == nil {
             keywords.append(keyword)
             values.append(value)
         }
@@ -47,13 +50,20 @@ final class PostgresConnection {
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
         var setup = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3"
         if let timeout = configuration.statementTimeout {
-            let ms = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-            setup += "; SET statement_timeout = \(ms)"
+            setup += "; SET statement_timeout = \(Self.milliseconds(timeout))"
+        }
+        // A lock wait is bounded: one tenant's long transaction cannot park every other request.
+        if let timeout = configuration.lockTimeout {
+            setup += "; SET lock_timeout = \(Self.milliseconds(timeout))"
         }
         _ = try executeScript(setup)
     }
 
     deinit { PQfinish(handle) }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
 
     private static func connect(keywords: [String], values: [String]) -> OpaquePointer? {
         let keywordPointers = keywords.map { strdup($0) }
@@ -203,6 +213,19 @@ final class PostgresConnection {
             if PQstatus(handle) != CONNECTION_OK { return false }
         }
         return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// A cancel handle for this connection (`PQgetCancel`), to be freed with `PQfreeCancel`.
+    func makeCancelHandle() -> OpaquePointer? { PQgetCancel(handle) }
+
+    /// The socket's `TCP_USER_TIMEOUT` in milliseconds, as the kernel has it (for diagnostics).
+    var socketUserTimeout: Int32? {
+        let fd = PQsocket(handle)
+        guard fd >= 0 else { return nil }
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), 18 /* TCP_USER_TIMEOUT */, &value, &length) == 0 else { return nil }
+        return value
     }
 
     /// The server process id, for tests and diagnostics.

@@ -26,6 +26,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let invalidConfiguration = Code(name: "invalid_configuration")
         /// The statement ran past `statement_timeout` or was cancelled.
         public static let queryCanceled = Code(name: "query_canceled")
+        /// A lock was not granted within `lock_timeout`.
+        public static let lockTimeout = Code(name: "lock_not_available")
         /// A value in a result could not be decoded into the asked type.
         public static let decoding = Code(name: "decoding")
         /// A migration file changed after it was applied, or similar misuse.
@@ -89,6 +91,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         case "40001": return .serializationFailure
         case "40P01": return .deadlockDetected
         case "57014": return .queryCanceled
+        case "55P03": return .lockTimeout
         case "28P01", "28000": return .authenticationFailed
         // admin_shutdown, crash_shutdown, cannot_connect_now, and the connection_exception class.
         case "57P01", "57P02", "57P03": return .connectionLost

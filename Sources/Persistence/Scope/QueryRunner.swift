@@ -31,6 +31,11 @@ public struct DatabaseConnection: QueryRunner {
 
     /// The server process behind this connection.
     public var backendPID: Int32 { box.backendPID }
+
+    /// The socket's TCP user timeout in milliseconds, as the kernel has it.
+    public func socketUserTimeout() async -> Int32? {
+        (try? await box.run { $0.socketUserTimeout }) ?? nil
+    }
 }
 
 /// An open transaction; valid only inside the closure that received it.
