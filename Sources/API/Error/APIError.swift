@@ -8,12 +8,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var code: String
     public var message: String
     public var details: [String: JSONValue]
+    /// Seconds after which the client may try again, sent as `Retry-After` (429, 503).
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, details: [String: JSONValue] = [:]) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, details: [String: JSONValue] = [:], retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.retryAfter = retryAfter
     }
 
     /// The body as sent, so a stored copy replays byte for byte.
@@ -27,6 +30,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         let data = try encodedBody()
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

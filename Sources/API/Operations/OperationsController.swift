@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import Persistence
 
@@ -10,7 +11,7 @@ struct OperationsController<Context: RequestContext> {
     var routes: RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
         routes.get("health") { _, _ in Status(status: "ok") }
-        routes.get("ready") { _, _ in try await ready() }
+        routes.get("ready") { _, context in try await ready(context.logger) }
         routes.get("openapi.json") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
@@ -23,7 +24,9 @@ struct OperationsController<Context: RequestContext> {
         let status: String
     }
 
-    func ready() async throws -> Status {
+    /// Unauthenticated, so it says what is wrong in Berth's words only: libpq's text (which names
+    /// the host, port and role) goes to the log.
+    func ready(_ logger: Logger) async throws -> Status {
         do {
             let pending = try await services.migrator.pending()
             guard pending.isEmpty else {
@@ -35,7 +38,11 @@ struct OperationsController<Context: RequestContext> {
             }
             return Status(status: "ready")
         } catch let error as PostgresError {
-            throw APIError(.serviceUnavailable, code: error.code == .migration ? "migrations_changed" : "database_unavailable", message: error.message)
+            logger.warning("not ready", metadata: ["error": "\(error)"])
+            if error.code == .migration {
+                throw APIError(.serviceUnavailable, code: "migrations_changed", message: "an applied migration file has changed; see the service log", retryAfter: 30)
+            }
+            throw APIError(.serviceUnavailable, code: "database_unavailable", message: "the database is not reachable", retryAfter: 2)
         }
     }
 }

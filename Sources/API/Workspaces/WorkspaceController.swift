@@ -341,15 +341,21 @@ struct WorkspaceController {
         return id
     }
 
+    /// The instants a cursor may name, in microseconds since 1970: from then to the end of 9999.
+    /// A cursor is only ever made from a stored `created_at`, so anything else is forged or garbage.
+    static let cursorMicros: ClosedRange<Int64> = 0...253_402_300_799_999_999
+
     static func encodeCursor(_ date: Date, _ id: WorkspaceID) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = Int64(exactly: (date.timeIntervalSince1970 * 1_000_000).rounded()) ?? 0
         return Data("\(micros)|\(id)".utf8).base64EncodedString()
     }
 
+    /// The `(created_at, id)` a cursor names, or nil when it is not one Berth made: never a trap,
+    /// whatever the text (both Int64 extremes, overlong digits, a bad id).
     static func decodeCursor(_ text: String) -> (Date, WorkspaceID)? {
-        guard let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8) else { return nil }
-        let parts = plain.split(separator: "|")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = WorkspaceID(String(parts[1])) else { return nil }
+        guard text.utf8.count <= 200, let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8) else { return nil }
+        let parts = plain.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 2, let micros = Int64(parts[0]), cursorMicros.contains(micros), let id = WorkspaceID(String(parts[1])) else { return nil }
         return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
     }
 }

@@ -79,7 +79,8 @@ public enum RFC3339 {
 
     /// Whole seconds since 1970 and the microseconds after them.
     static func split(_ date: Date) -> (seconds: Int64, micros: Int64) {
-        let total = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        // Clamped to years 1 to 9999, the instants this format can write, so no date can trap it.
+        let total = Int64(min(max((date.timeIntervalSince1970 * 1_000_000).rounded(), -62_135_596_800_000_000), 253_402_300_800_000_000))
         let seconds = total >= 0 ? total / 1_000_000 : (total - 999_999) / 1_000_000
         return (seconds, total - seconds * 1_000_000)
     }

@@ -4,8 +4,15 @@ import Foundation
 /// Text form of `timestamptz` as the server sends it with `DateStyle=ISO` and `TimeZone=UTC`:
 /// `2026-11-23 01:39:08.123456+00`.
 enum PostgresTimestamp {
+    /// The instants written as dates, years 1 to 9999, in microseconds since 1970; anything beyond
+    /// is sent as `infinity` or `-infinity`, so no value from a request can trap the conversion.
+    static let representableMicros: ClosedRange<Double> = -62_135_596_800_000_000...253_402_300_800_000_000
+
     static func format(_ date: Date) -> String {
         let totalMicros = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard totalMicros.isFinite, representableMicros.contains(totalMicros) else {
+            return totalMicros > 0 ? "infinity" : "-infinity"
+        }
         var seconds = Int64((totalMicros / 1_000_000).rounded(.down))
         var micros = Int64(totalMicros) - seconds * 1_000_000
         if micros < 0 { micros += 1_000_000; seconds -= 1 }
