@@ -29,7 +29,9 @@ admin_token=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
 # A port the kernel says is free (random ones can collide with outgoing connections' ports).
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 log=$(mktemp)
-BERTH_ADMIN_TOKEN=$admin_token BERTH_HEALTH_INTERVAL=0.5 BERTH_HTTP_ADDRESS=127.0.0.1:$port "$bin" serve >"$log" 2>&1 &
+# High per-tenant limits: the fuzzing would otherwise spend its examples on documented 429s.
+BERTH_TENANT_MAX_CONCURRENT=1000 BERTH_TENANT_RATE=100000 BERTH_TENANT_BURST=100000 \
+    BERTH_ADMIN_TOKEN=$admin_token BERTH_HEALTH_INTERVAL=0.5 BERTH_HTTP_ADDRESS=127.0.0.1:$port "$bin" serve >"$log" 2>&1 &
 serve=$!
 trap 'kill $serve 2>/dev/null || true; wait $serve 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done

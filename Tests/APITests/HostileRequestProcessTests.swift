@@ -3,6 +3,9 @@ import Compute
 import Domain
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Requests crafted to break Berth, against a real `berth serve`: each gets a clear 4xx, and the
 /// same process goes on answering.
@@ -35,5 +38,33 @@ import Testing
         #expect(try await served.call(.get, "/v1/workspaces?cursor=\(encoded("1767225600000000|\(id)"))", bearer: tenant.key).status == 200)
         #expect(served.terminate() == 0)
         await served.finish()
+    }
+}
+
+/// `berth serve` will not serve tenants as a role that row-level security does not bind.
+@Suite struct PrivilegedRoleTests {
+    @Test(arguments: [("owner", "owns Berth's tables"), ("superuser", "is a superuser")])
+    func serveRefusesARoleThatEscapesRowLevelSecurity(_ role: String, _ reason: String) async throws {
+        let testDB = try await TestDatabase.make()
+        let url = role == "owner" ? testDB.ownerURL : testDB.superuserDatabaseURL
+        let log = NSTemporaryDirectory() + "berth-role-\(UUID().uuidString.prefix(8)).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let pid = try TestEnvironment.spawn([try ServedBerth.binary, "serve", "--address", "127.0.0.1:\(try TestEnvironment.freePort())"], environment: [
+            "BERTH_DATABASE_URL": url, "BERTH_SQL_DIR": TestEnvironment.repositoryRoot.appendingPathComponent("sql").path,
+        ], logPath: log)
+        // It must exit by itself, at once; one still running after 15 s is serving and is stopped.
+        var status: Int32 = 0
+        let deadline = ContinuousClock.now + .seconds(15)
+        var exited = false
+        while !exited && ContinuousClock.now < deadline {
+            exited = waitpid(pid, &status, WNOHANG) == pid
+            if !exited { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        if !exited { _ = TestEnvironment.terminate(pid) }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(exited && status != 0, "berth serve kept running as the \(role)")
+        #expect(output.contains(reason), "\(output)")
+        #expect(!output.contains(url), "the refusal does not repeat the connection string")
+        await testDB.drop()
     }
 }

@@ -33,6 +33,8 @@ import Testing
         for (index, port) in ports.enumerated() {
             pids.append(try TestEnvironment.spawn([binary, "serve", "--address", "127.0.0.1:\(port)"], environment: [
                 "BERTH_DATABASE_URL": testDB.appURL, "BERTH_HEALTH_INTERVAL": "0.5", "BERTH_WORKSPACE_SERVERS": servers,
+                // One tenant sends all 200 at once: the storm is about capacity, not the per-tenant limits.
+                "BERTH_TENANT_MAX_CONCURRENT": "1000", "BERTH_TENANT_RATE": "100000", "BERTH_TENANT_BURST": "100000",
                 "BERTH_SQL_DIR": TestEnvironment.repositoryRoot.appendingPathComponent("sql").path,
             ], logPath: "\(logs)-\(index).log"))
         }

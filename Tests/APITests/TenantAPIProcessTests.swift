@@ -34,6 +34,8 @@ import Testing
         let logPath = NSTemporaryDirectory() + "berth-proc-\(UUID().uuidString.prefix(8)).log"
         let pid = try TestEnvironment.spawn([binary, "serve", "--address", "127.0.0.1:\(port)"], environment: [
             "BERTH_DATABASE_URL": testDB.appURL, "BERTH_HEALTH_INTERVAL": "0.5", "BERTH_LOG_LEVEL": "trace",
+            // 50 creates at once from one tenant: the quota is under test, not the per-tenant limits.
+            "BERTH_TENANT_MAX_CONCURRENT": "1000", "BERTH_TENANT_RATE": "100000", "BERTH_TENANT_BURST": "100000",
             "BERTH_WORKSPACE_SERVERS": #"[{"name":"proc-1","host":"\#(plain[0])","docker_port":\#(plain[1]),"total_cpu":8,"total_memory_mb":8192,"total_disk_gb":100,"max_workspaces":100}]"#,
             "BERTH_SQL_DIR": TestEnvironment.repositoryRoot.appendingPathComponent("sql").path,
         ], logPath: logPath)

@@ -13,6 +13,9 @@ import Testing
         ("idempotency_keys", "tenant_id"), ("audit_events", "tenant_id"),
     ]
 
+    /// Tenant-owned tables the tenant role may not read at all: tenant code never does.
+    static let unreadable: Set<String> = ["api_keys", "audit_events"]
+
     /// Rows for one tenant in every tenant-owned table; returns the workspace id.
     static func seed(_ tenant: TenantID, name: String, in scope: SystemScope) async throws {
         try await scope.execute("INSERT INTO tenants (id, name) VALUES (\(tenant), \(name))")
@@ -47,15 +50,21 @@ import Testing
         // The tenant role with no tenant set sees nothing at all.
         try await db.withTransaction { tx in
             try await tx.execute("SET LOCAL ROLE berth_tenant")
-            for (table, _) in Self.tenantTables {
+            for (table, _) in Self.tenantTables where !Self.unreadable.contains(table) {
                 let count = try await tx.first(PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM \(table)"))!.decode("n", as: Int.self)
                 #expect(count == 0, "\(table) shows \(count) rows with no tenant set")
             }
         }
+        for table in Self.unreadable.sorted() {
+            let error = await #expect(throws: PostgresError.self, "the tenant role reads \(table)") {
+                try await db.withTenant(a) { try await $0.execute(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)")) }
+            }
+            #expect(error?.code == .insufficientPrivilege)
+        }
 
         // With tenant A set, exactly A's rows.
         try await db.withTenant(a) { scope in
-            for (table, column) in Self.tenantTables {
+            for (table, column) in Self.tenantTables where !Self.unreadable.contains(table) {
                 let rows = try await scope.execute(PostgresQuery(unsafeSQL: "SELECT \(column) AS owner FROM \(table)"))
                 #expect(rows.count == 1, "\(table) shows \(rows.count) rows to tenant A")
                 for row in rows { #expect(try row.decode("owner", as: TenantID.self) == a, "\(table) leaks another tenant's row") }
@@ -219,6 +228,64 @@ import Testing
             let name = try row.decode("relname", as: String.self)
             #expect(try row.decode("relrowsecurity", as: Bool.self), "\(name) has RLS disabled")
             #expect(try row.decode("relforcerowsecurity", as: Bool.self), "\(name) does not force RLS")
+        }
+        db.shutdown()
+        await testDB.drop()
+    }
+}
+
+/// What the tenant role may do at all, and references that cannot cross tenants.
+@Suite struct LeastPrivilegeTests {
+    @Test func theTenantRoleMayOnlyDoWhatTenantCodeDoes() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app()
+        let a = TenantID.random(), b = TenantID.random()
+        try await db.withSystem { scope in
+            try await RowLevelSecurityTests.seed(a, name: "tenant-a", in: scope)
+            try await RowLevelSecurityTests.seed(b, name: "tenant-b", in: scope)
+        }
+        let own = try await db.withSystem { try await $0.first("SELECT id FROM workspaces WHERE tenant_id = \(a)")!.decode("id", as: WorkspaceID.self) }
+        // Allowed: noting activity on its own workspace.
+        let touched = try await db.withTenant(a) { try await $0.execute("UPDATE workspaces SET last_activity_at = now() WHERE id = \(own)").affectedRows }
+        #expect(touched == 1)
+        // Refused even on its own rows: every other write is the service's, in the system scope.
+        let refusals: [PostgresQuery] = [
+            "UPDATE workspaces SET status = 'running' WHERE id = \(own)",
+            "UPDATE workspaces SET cpu = 64 WHERE id = \(own)",
+            "DELETE FROM workspaces WHERE id = \(own)",
+            "INSERT INTO workspace_events (tenant_id, workspace_id, to_status) VALUES (\(a), \(own), 'running')",
+            "UPDATE usage_intervals SET ended_at = started_at WHERE tenant_id = \(a)",
+            "UPDATE tenants SET max_workspaces = 1000 WHERE id = \(a)",
+            "SELECT host FROM workspace_servers",
+            "UPDATE workspace_servers SET current_cpu_used = 0",
+        ]
+        for statement in refusals {
+            let error = await #expect(throws: PostgresError.self, "\(statement.sql)") {
+                try await db.withTenant(a) { try await $0.execute(statement) }
+            }
+            #expect(error?.code == .insufficientPrivilege, "\(statement.sql): \(String(describing: error))")
+        }
+        db.shutdown()
+        await testDB.drop()
+    }
+
+    /// A row naming a workspace names its tenant, and the pair must exist: not even the system
+    /// scope can file an event or an interval of B's workspace under A.
+    @Test func referencesToAWorkspaceCarryItsTenant() async throws {
+        let testDB = try await TestDatabase.make()
+        let db = testDB.app()
+        let a = TenantID.random(), b = TenantID.random()
+        try await db.withSystem { scope in
+            try await RowLevelSecurityTests.seed(a, name: "tenant-a", in: scope)
+            try await RowLevelSecurityTests.seed(b, name: "tenant-b", in: scope)
+        }
+        let bWorkspace = try await db.withSystem { try await $0.first("SELECT id FROM workspaces WHERE tenant_id = \(b)")!.decode("id", as: WorkspaceID.self) }
+        for statement: PostgresQuery in [
+            "INSERT INTO workspace_events (tenant_id, workspace_id, to_status) VALUES (\(a), \(bWorkspace), 'running')",
+            "INSERT INTO usage_intervals (tenant_id, workspace_id, cpu, memory_mb, disk_gb, started_at, ended_at) VALUES (\(a), \(bWorkspace), 1, 1, 0, now(), now())",
+        ] {
+            let error = await #expect(throws: PostgresError.self) { try await db.withSystem { try await $0.execute(statement) } }
+            #expect(error?.code == .foreignKeyViolation, "\(statement.sql)")
         }
         db.shutdown()
         await testDB.drop()

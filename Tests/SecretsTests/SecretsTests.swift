@@ -15,6 +15,24 @@ import Testing
         #expect(!Digest.hex(a.hash).contains(a.secret))
     }
 
+    /// The check characters prove a key's shape: any one character changed (in the prefix, the
+    /// secret or the check) is refused without a lookup, and a key issued before the check existed
+    /// (43 characters of secret) still has a prefix to look up.
+    @Test func aKeysCheckCatchesEveryChangedCharacter() {
+        let key = APIKeyMaterial.generate()
+        let body = key.secret.dropFirst("berth_".count + 17)
+        #expect(body.count == 49)
+        let characters = Array(key.secret)
+        for index in "berth_".count..<characters.count where characters[index] != "_" {
+            var changed = characters
+            changed[index] = changed[index] == "a" ? "b" : "a"
+            #expect(APIKeyMaterial.lookupPrefix(of: String(changed)) == nil, "changing character \(index) went unnoticed")
+        }
+        let legacy = "berth_\(key.prefix)_\(body.prefix(43))"
+        #expect(APIKeyMaterial.lookupPrefix(of: legacy) == key.prefix)
+        #expect(APIKeyMaterial.lookupPrefix(of: legacy + "x") == nil, "44 characters is neither shape")
+    }
+
     @Test(arguments: ["", "garbage", "berth__x", "berth_XYZ_abc", "berth_0123456789abcdeF_abc", "Bearer berth_0123456789abcdef_abc", "berth_0123456789abcdef_"])
     func malformedKeysHaveNoPrefix(_ text: String) {
         #expect(APIKeyMaterial.lookupPrefix(of: text) == nil)

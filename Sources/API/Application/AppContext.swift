@@ -15,11 +15,16 @@ public struct AppServices: Sendable {
     public let adminToken: AdminToken?
     /// Where swift-metrics records; `nil` serves no `/metrics`.
     public let metrics: PrometheusCollectorRegistry?
+    /// How much one tenant may use at once.
+    public let tenantLimits: TenantLimits
+    /// How long an unfinished `Idempotency-Key` claim holds before another request may take it over.
+    public let idempotencyLease: Duration
 
     public init(
         database: Database, migrator: Migrator, orchestrator: WorkspaceOrchestrator? = nil,
         placement: PlacementService? = nil, pool: DockerServerPool? = nil, adminToken: AdminToken? = nil,
-        metrics: PrometheusCollectorRegistry? = nil
+        metrics: PrometheusCollectorRegistry? = nil, tenantLimits: TenantLimits = TenantLimits(),
+        idempotencyLease: Duration = .seconds(60)
     ) {
         self.database = database
         self.migrator = migrator
@@ -28,5 +33,7 @@ public struct AppServices: Sendable {
         self.pool = pool
         self.adminToken = adminToken
         self.metrics = metrics
+        self.tenantLimits = tenantLimits
+        self.idempotencyLease = idempotencyLease
     }
 }

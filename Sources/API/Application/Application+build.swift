@@ -18,7 +18,8 @@ public func buildApplication(
         let tenant = router.group("v1")
             .add(middleware: APIKeyMiddleware(database: services.database))
             .group(context: TenantRequestContext.self)
-        WorkspaceController(database: services.database, orchestrator: orchestrator).addRoutes(to: tenant)
+            .add(middleware: TenantLimitMiddleware(limiter: TenantLimiter(limits: services.tenantLimits)))
+        WorkspaceController(database: services.database, orchestrator: orchestrator, idempotencyLease: services.idempotencyLease).addRoutes(to: tenant)
         UsageController(database: services.database).addRoutes(to: tenant)
     }
     if let pool = services.pool, let placement = services.placement {

@@ -1,6 +1,39 @@
+import Foundation
+
 /// The OpenAPI 3.1 description of every route that exists, with schemas for bodies and errors.
 enum OpenAPIDocument {
-    static let json = #"""
+    /// The document served at `/openapi.json`: `written`, with the answers every route of a kind
+    /// may give added to each of its operations, so no route can forget them.
+    static let json: String = {
+        guard var document = try? JSONSerialization.jsonObject(with: Data(written.utf8)) as? [String: Any],
+            var paths = document["paths"] as? [String: Any]
+        else { return written }
+        let error: [String: Any] = ["$ref": "#/components/responses/Error"]
+        let workspace: [String: Any] = ["$ref": "#/components/responses/Workspace"]
+        for (path, item) in paths {
+            guard var item = item as? [String: Any] else { continue }
+            for method in ["get", "post", "patch", "delete", "put"] {
+                guard var operation = item[method] as? [String: Any], var responses = operation["responses"] as? [String: Any] else { continue }
+                // Any route that reads the database may find it unavailable, slow or busy.
+                if path.hasPrefix("/v1/") || path.hasPrefix("/admin/") { responses["503"] = responses["503"] ?? error }
+                // Tenant routes are held to the tenant's concurrency and rate.
+                if path.hasPrefix("/v1/") { responses["429"] = responses["429"] ?? error }
+                // A lifecycle change Docker has not applied yet is accepted, and finished by the reconciler.
+                if path.hasPrefix("/v1/workspaces/{id}"), (method == "delete" || ["/start", "/stop", "/restart", "/resize"].contains { path.hasSuffix($0) }) {
+                    responses["202"] = responses["202"] ?? workspace
+                }
+                operation["responses"] = responses
+                item[method] = operation
+            }
+            paths[path] = item
+        }
+        document["paths"] = paths
+        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]) else { return written }
+        return String(decoding: data, as: UTF8.self)
+    }()
+
+    /// The document as written; see `json`.
+    static let written = #"""
     {
       "openapi": "3.1.0",
       "info": {"title": "Berth", "version": "0.1.0", "description": "Multi-tenant workspace orchestration on Docker Engines."},

@@ -11,6 +11,8 @@ import Synchronization
 struct WorkspaceController {
     let database: Database
     let orchestrator: WorkspaceOrchestrator
+    /// How long an unfinished idempotent create holds its key before another request may take it over.
+    var idempotencyLease: Duration = .seconds(60)
     let store = WorkspaceStore()
 
     func addRoutes(to group: RouterGroup<TenantRequestContext>) {
@@ -30,38 +32,49 @@ struct WorkspaceController {
         let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
         let wait = try Self.waitOption(request)
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else {
-            let (status, bytes) = try await createOnce(body, wait: wait, context)
+            let (status, bytes) = try await createOnce(body, wait: wait, id: .random(), resumed: false, context)
             return JSONResponse.raw(status: Int(status.code), body: bytes)
         }
         guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
             throw APIError(.badRequest, code: "validation_failed", message: "Idempotency-Key must be 1 to 255 visible ASCII characters", details: ["field": .string("Idempotency-Key")])
         }
+        // Refuse a body that cannot be a create before it claims anything.
+        _ = try CreateWorkspaceRequest.parse(body)
         let hash = Digest.hex(Digest.sha256(body))
         let idempotency = IdempotencyStore()
-        // A concurrent request with the same key waits for the first to finish, then replays it.
-        let deadline = ContinuousClock.now + .seconds(120)
+        // The claim lasts as long as this request may: the wait it asked for, and a margin.
+        let lease = idempotencyLease + (wait ?? .zero)
+        // A concurrent request with the same key waits for the first to finish (backing off), then
+        // replays it; if the first one's replica died, the claim is taken over when its lease ends.
+        let deadline = ContinuousClock.now + lease + .seconds(5)
+        var pause = Duration.milliseconds(50)
         while true {
-            let claim = try await database.withTenant(context.tenant) { try await idempotency.claim(key: key, requestHash: hash, in: $0) }
+            let claim = try await database.withTenant(context.tenant) {
+                try await idempotency.claim(key: key, requestHash: hash, workspace: .random(), lease: lease, in: $0)
+            }
             switch claim {
             case .mismatch:
                 throw APIError(.unprocessableContent, code: "idempotency_mismatch", message: "this Idempotency-Key was used with a different body")
             case .completed(let status, let stored):
                 return JSONResponse.raw(status: status, body: stored)
             case .inProgress:
-                guard ContinuousClock.now < deadline else {
-                    throw APIError(.conflict, code: "idempotency_in_progress", message: "a request with this Idempotency-Key is still running")
+                guard ContinuousClock.now + pause < deadline else {
+                    throw APIError(.conflict, code: "idempotency_in_progress", message: "a request with this Idempotency-Key is still running", retryAfter: 1)
                 }
-                try await Task.sleep(for: .milliseconds(100))
-            case .claimed:
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            case .claimed(let workspace, let resumed):
                 let status: HTTPResponse.Status, bytes: [UInt8]
                 do {
-                    (status, bytes) = try await createOnce(body, wait: wait, context)
-                } catch let error as APIError {
+                    (status, bytes) = try await createOnce(body, wait: wait, id: workspace, resumed: resumed, context)
+                } catch let error as APIError where !Self.isTransient(error) {
                     // A refusal is a response too: the same request gets the same answer.
                     let encoded = try error.encodedBody()
                     try await database.withTenant(context.tenant) { try await idempotency.complete(key: key, status: Int(error.status.code), body: Array(encoded), in: $0) }
                     throw error
                 } catch {
+                    // Refused for now (no room, over quota, busy) or failed unexpectedly: the key is
+                    // given back, so the same request may succeed later.
                     try? await database.withTenant(context.tenant) { try await idempotency.release(key: key, in: $0) }
                     throw error
                 }
@@ -69,6 +82,13 @@ struct WorkspaceController {
                 return JSONResponse.raw(status: Int(status.code), body: bytes)
             }
         }
+    }
+
+    /// Refusals that depend on the moment (room, quota, load, the database), not on the request:
+    /// never stored as an idempotent answer.
+    static func isTransient(_ error: APIError) -> Bool {
+        error.status.code >= 500 || error.status == .tooManyRequests
+            || ["insufficient_capacity", "quota_exceeded", "no_healthy_servers"].contains(error.code)
     }
 
     /// `?wait=running[&timeout=seconds]`: how long create may wait for the workspace to settle.
@@ -97,29 +117,37 @@ struct WorkspaceController {
     /// the workspace `creating`; with `wait=running` it is `201` once the workspace is running or has
     /// failed, or `202` if the timeout passes first. The work goes on either way; a process that dies
     /// meanwhile leaves a `creating` row that the reconciler finishes or undoes.
-    func createOnce(_ body: [UInt8], wait: Duration?, _ context: TenantRequestContext) async throws -> (HTTPResponse.Status, [UInt8]) {
+    ///
+    /// `id` is the workspace to create. With `resumed`, an earlier request with the same
+    /// `Idempotency-Key` died after choosing it: if that one placed the workspace, this one carries
+    /// it on instead of placing a second.
+    func createOnce(_ body: [UInt8], wait: Duration?, id: WorkspaceID, resumed: Bool, _ context: TenantRequestContext) async throws -> (HTTPResponse.Status, [UInt8]) {
         let parsed = try CreateWorkspaceRequest.parse(body)
         let draft = WorkspaceDraft(
-            tenantID: context.tenant, name: parsed.name, image: parsed.image, resources: parsed.resources,
+            id: id, tenantID: context.tenant, name: parsed.name, image: parsed.image, resources: parsed.resources,
             command: parsed.command, env: parsed.env, labels: parsed.labels, placement: parsed.placement
         )
-        let server: WorkspaceServer
         let actor = WorkspaceConverger.newActor("create")
-        do {
-            server = try await orchestrator.place(draft, actor: actor)
-        } catch let error as PlacementError {
-            throw Self.map(error)
+        let placed = resumed ? try await database.withTenant(context.tenant) { try await store.view(id, in: $0, includingDeleted: true) } : nil
+        if placed == nil {
+            let server: WorkspaceServer
+            do {
+                server = try await orchestrator.place(draft, actor: actor)
+            } catch let error as PlacementError {
+                throw Self.map(error)
+            }
+            try await audit(context, "workspace.create", draft.id, [
+                "name": draft.name, "image": draft.image, "server": server.name,
+                "cpu": String(Double(draft.resources.cpuMillis) / 1000), "memory_mb": String(draft.resources.memoryMB), "disk_gb": String(draft.resources.diskGB),
+            ])
         }
-        try await audit(context, "workspace.create", draft.id, [
-            "name": draft.name, "image": draft.image, "server": server.name,
-            "cpu": String(Double(draft.resources.cpuMillis) / 1000), "memory_mb": String(draft.resources.memoryMB), "disk_gb": String(draft.resources.diskGB),
-        ])
         let orchestrator = orchestrator
         // A failure is recorded on the workspace (status `error` with the reason), which is what the
-        // tenant sees; Docker not answering leaves it `creating` for the reconciler to carry on.
+        // tenant sees; Docker not answering leaves it `creating` for the reconciler to carry on. A
+        // resumed create whose actor died is taken on here once its lease has run out.
         let work = orchestrator.work.spawn { _ = await orchestrator.provision(draft.id, actor: actor) }
         if let wait { await Self.settle(work, within: wait) }
-        let view = try await database.withTenant(context.tenant) { try await store.view(draft.id, in: $0) }
+        let view = try await database.withTenant(context.tenant) { try await store.view(draft.id, in: $0, includingDeleted: true) }
         guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
         let settled = view.status == WorkspaceStatus.running.rawValue || view.status == WorkspaceStatus.error.rawValue
         return (settled && wait != nil ? .created : .accepted, try JSONResponse.encode(view))

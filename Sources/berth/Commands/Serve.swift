@@ -55,12 +55,13 @@ struct Serve: AsyncParsableCommand {
             registrations = try env.value("BERTH_WORKSPACE_SERVERS").map { try ServerRegistrations.parse($0) } ?? []
         } catch { Bootstrap.fail("\(error)") }
 
-        let dbConfiguration = DatabaseConfiguration(connectionString: url, poolSize: database.poolSize)
+        let dbConfiguration = DatabaseConfiguration(connectionString: url, poolSize: database.poolSize, lockTimeout: timing.lockTimeout)
         do { try dbConfiguration.validate() } catch { Bootstrap.fail(error.description) }
         let db = Database(configuration: dbConfiguration, logger: logger)
-        // Fail fast on a wrong password or unreachable host rather than serving 503s forever.
+        // Fail fast on a wrong password or unreachable host rather than serving 503s forever, and
+        // refuse a login role that row-level security would not bind.
         do {
-            _ = try await db.withConnection { try await $0.execute("SELECT 1") }
+            if let problem = try await Self.privilegeProblem(db) { Bootstrap.fail(problem) }
         } catch let error as PostgresError {
             Bootstrap.fail("cannot reach the database: \(error.description)")
         }
@@ -86,7 +87,7 @@ struct Serve: AsyncParsableCommand {
         hardening.pidsLimit = timing.pidsLimit
         let orchestrator = WorkspaceOrchestrator(
             database: db, placement: placement, pool: pool,
-            containers: WorkspaceContainers(stopGrace: timing.stopGrace, hardening: hardening), logger: logger
+            containers: WorkspaceContainers(stopGrace: timing.stopGrace, hardening: hardening), lease: timing.workspaceLease, logger: logger
         )
         let reconciler = WorkspaceReconciler(
             database: db, orchestrator: orchestrator, interval: timing.reconcileInterval,
@@ -95,7 +96,10 @@ struct Serve: AsyncParsableCommand {
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let app = buildApplication(
-            services: AppServices(database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken, metrics: metrics),
+            services: AppServices(
+                database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken,
+                metrics: metrics, tenantLimits: timing.tenantLimits, idempotencyLease: timing.idempotencyLease
+            ),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "berth"),
             logger: logger
         )
@@ -114,6 +118,26 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+extension Serve {
+    /// Why the login role must not serve tenants, or nil: a superuser or a BYPASSRLS role skips
+    /// row-level security, and an owner of the tables (or a member of the owner) can turn it off.
+    static func privilegeProblem(_ db: Database) async throws -> String? {
+        try await db.withConnection { connection in
+            let row = try await connection.first("""
+                SELECT current_user AS role, r.rolsuper AS super, r.rolbypassrls AS bypass,
+                       (SELECT count(*) FROM pg_tables t WHERE t.schemaname = 'public'
+                          AND pg_has_role(current_user, t.tableowner, 'MEMBER')) AS owned
+                FROM pg_roles r WHERE r.rolname = current_user
+                """)!
+            let role = try row.decode("role", as: String.self)
+            if try row.decode("super", as: Bool.self) { return "the database role \(role) is a superuser: row-level security would not apply; log in as the service role (berth_app)" }
+            if try row.decode("bypass", as: Bool.self) { return "the database role \(role) has BYPASSRLS: row-level security would not apply; log in as the service role (berth_app)" }
+            if try row.decode("owned", as: Int.self) > 0 { return "the database role \(role) owns Berth's tables (or is a member of their owner): it could turn row-level security off; log in as the service role (berth_app)" }
+            return nil
+        }
+    }
+}
+
 /// The lifecycle's timings and limits, from the environment.
 struct LifecycleTiming {
     var reconcileInterval: Duration = .seconds(10)
@@ -121,6 +145,10 @@ struct LifecycleTiming {
     var orphanGrace: Duration = .seconds(120)
     var stopGrace: Duration = .seconds(10)
     var pidsLimit = ContainerHardening.workspace.pidsLimit
+    var tenantLimits = TenantLimits()
+    var idempotencyLease: Duration = .seconds(60)
+    var workspaceLease: Duration = .seconds(90)
+    var lockTimeout: Duration = .seconds(5)
 
     init(_ env: Environment) throws {
         func seconds(_ name: String, _ range: ClosedRange<Double>) throws -> Duration? {
@@ -134,6 +162,19 @@ struct LifecycleTiming {
         serverLostAfter = try seconds("BERTH_SERVER_LOST_AFTER", 1...604_800) ?? serverLostAfter
         orphanGrace = try seconds("BERTH_ORPHAN_GRACE", 0...86_400) ?? orphanGrace
         stopGrace = try seconds("BERTH_STOP_GRACE", 0...300) ?? stopGrace
+        idempotencyLease = try seconds("BERTH_IDEMPOTENCY_LEASE", 1...3600) ?? idempotencyLease
+        workspaceLease = try seconds("BERTH_WORKSPACE_LEASE", 1...3600) ?? workspaceLease
+        lockTimeout = try seconds("BERTH_DATABASE_LOCK_TIMEOUT", 0.01...600) ?? lockTimeout
+        func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double? {
+            guard let text = try env.value(name) else { return nil }
+            guard let value = Double(text), range.contains(value) else { throw ConfigurationError("\(name) must be a number from \(range.lowerBound) to \(range.upperBound)") }
+            return value
+        }
+        tenantLimits = TenantLimits(
+            maxConcurrent: try number("BERTH_TENANT_MAX_CONCURRENT", 1...10_000).map { Int($0) } ?? tenantLimits.maxConcurrent,
+            ratePerSecond: try number("BERTH_TENANT_RATE", 0.01...1_000_000) ?? tenantLimits.ratePerSecond,
+            burst: try number("BERTH_TENANT_BURST", 1...1_000_000) ?? tenantLimits.burst
+        )
         if let text = try env.value("BERTH_WORKSPACE_PIDS_LIMIT") {
             guard let value = Int(text), (16...1_000_000).contains(value) else {
                 throw ConfigurationError("BERTH_WORKSPACE_PIDS_LIMIT must be a whole number from 16 to 1000000")

@@ -1,0 +1,68 @@
+import Domain
+import Foundation
+import Synchronization
+
+/// How much of the service one tenant may use at once, per replica.
+public struct TenantLimits: Sendable, Equatable {
+    /// Requests of one tenant in flight at once; kept below the database pool so others always find a connection.
+    public var maxConcurrent: Int
+    /// Sustained requests per second, and how many may come at once above it (a token bucket).
+    public var ratePerSecond: Double
+    public var burst: Double
+
+    public init(maxConcurrent: Int = 16, ratePerSecond: Double = 100, burst: Double = 200) {
+        self.maxConcurrent = max(1, maxConcurrent)
+        self.ratePerSecond = max(0.01, ratePerSecond)
+        self.burst = max(1, burst)
+    }
+}
+
+/// Admits or refuses one tenant's requests: at most `maxConcurrent` in flight, and a token bucket
+/// for the rate. A refusal says when to come back.
+public final class TenantLimiter: Sendable {
+    public enum Admission: Sendable, Equatable {
+        case admitted
+        /// Too many in flight, or the bucket is empty: try again after this many seconds.
+        case refused(reason: String, retryAfter: Int)
+    }
+
+    private struct Bucket {
+        var tokens: Double
+        var refilled: ContinuousClock.Instant
+        var inFlight = 0
+    }
+
+    public let limits: TenantLimits
+    private let buckets = Mutex<[TenantID: Bucket]>([:])
+
+    public init(limits: TenantLimits) {
+        self.limits = limits
+    }
+
+    /// Takes a slot and a token for `tenant`, or says why not. An admitted request must `finish`.
+    public func admit(_ tenant: TenantID, now: ContinuousClock.Instant = .now) -> Admission {
+        buckets.withLock { buckets in
+            var bucket = buckets[tenant] ?? Bucket(tokens: limits.burst, refilled: now)
+            let elapsed = max(0, (now - bucket.refilled).inSeconds)
+            bucket.tokens = min(limits.burst, bucket.tokens + elapsed * limits.ratePerSecond)
+            bucket.refilled = now
+            defer { buckets[tenant] = bucket }
+            if bucket.inFlight >= limits.maxConcurrent {
+                return .refused(reason: "more than \(limits.maxConcurrent) requests of this tenant are in flight", retryAfter: 1)
+            }
+            if bucket.tokens < 1 {
+                let wait = Int(((1 - bucket.tokens) / limits.ratePerSecond).rounded(.up))
+                return .refused(reason: "more than \(limits.ratePerSecond) requests a second", retryAfter: max(1, wait))
+            }
+            bucket.tokens -= 1
+            bucket.inFlight += 1
+            // Idle, full buckets carry no information: forget them so the table stays small.
+            if buckets.count > 10_000 { buckets = buckets.filter { $0.value.inFlight > 0 || $0.value.tokens < limits.burst } }
+            return .admitted
+        }
+    }
+
+    public func finish(_ tenant: TenantID) {
+        buckets.withLock { $0[tenant]?.inFlight -= 1 }
+    }
+}

@@ -1,0 +1,39 @@
+@testable import API
+import Domain
+import Testing
+
+@Suite struct TenantLimiterTests {
+    @Test func concurrencyIsCappedPerTenant() {
+        let limiter = TenantLimiter(limits: TenantLimits(maxConcurrent: 2, ratePerSecond: 1000, burst: 1000))
+        let a = TenantID.random(), b = TenantID.random()
+        #expect(limiter.admit(a) == .admitted)
+        #expect(limiter.admit(a) == .admitted)
+        guard case .refused(_, let retry) = limiter.admit(a) else { Issue.record("a third request of A was admitted"); return }
+        #expect(retry == 1)
+        // Another tenant is not affected by A's requests.
+        #expect(limiter.admit(b) == .admitted)
+        limiter.finish(a)
+        #expect(limiter.admit(a) == .admitted)
+    }
+
+    @Test func theRateRefillsOverTime() {
+        let limiter = TenantLimiter(limits: TenantLimits(maxConcurrent: 100, ratePerSecond: 2, burst: 3))
+        let tenant = TenantID.random()
+        let start = ContinuousClock.now
+        for _ in 0..<3 {
+            #expect(limiter.admit(tenant, now: start) == .admitted)
+            limiter.finish(tenant)
+        }
+        #expect(limiter.admit(tenant, now: start) == .refused(reason: "more than 2.0 requests a second", retryAfter: 1))
+        // Half a second later one token is back, and only one.
+        #expect(limiter.admit(tenant, now: start + .milliseconds(500)) == .admitted)
+        limiter.finish(tenant)
+        #expect(limiter.admit(tenant, now: start + .milliseconds(500)) != .admitted)
+        // A long quiet spell refills up to the burst, no more.
+        for _ in 0..<3 {
+            #expect(limiter.admit(tenant, now: start + .seconds(60)) == .admitted)
+            limiter.finish(tenant)
+        }
+        #expect(limiter.admit(tenant, now: start + .seconds(60)) != .admitted)
+    }
+}
