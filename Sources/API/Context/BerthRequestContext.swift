@@ -13,11 +13,14 @@ public struct BerthRequestContext: RequestContext {
     public var apiKey: APIKeyID?
     /// Set by the admin middleware, or by the panel's session check.
     public var isAdmin = false
+    /// The peer's IP address, as the socket says (not a forwarded header, which anyone can write).
+    public let clientAddress: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         tenant = nil
         apiKey = nil
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Bodies over 1 MiB are refused.

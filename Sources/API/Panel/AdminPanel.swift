@@ -15,6 +15,8 @@ struct AdminPanel {
     let pool: DockerServerPool
     let placement: PlacementService
     let adminToken: AdminToken?
+    /// Failed sign-ins per client address, shared by the login page's handlers.
+    let throttle = PanelLoginThrottle()
 
     var signer: PanelSessionSigner? { adminToken.map { PanelSessionSigner(key: $0.sessionKey) } }
 
@@ -28,9 +30,18 @@ struct AdminPanel {
 
         let pages = router.group("admin/ui", context: PanelRequestContext.self)
             .add(middleware: PanelPageMiddleware())
-            .add(middleware: PanelSessionMiddleware(signer: signer))
+            .add(middleware: PanelSessionMiddleware(signer: signer, database: database))
         pages.get { _, _ in Response.redirect(to: "/admin/ui/servers") }
-        pages.post("logout") { request, _ in
+        pages.post("logout") { request, context in
+            // The session ends on the server too: its cookie, copied or not, is refused from now on.
+            if let session = context.session {
+                try await database.withSystem { scope in
+                    try await scope.execute("""
+                        INSERT INTO panel_revocations (nonce, expires_at) VALUES (\(session.nonce), \(session.expiresAt))
+                        ON CONFLICT (nonce) DO NOTHING
+                        """)
+                }
+            }
             var response = Response.redirect(to: PanelNotice.signedOut.location("/admin/ui/login"))
             response.setCookie(PanelCookies.cleared(request))
             return response
@@ -49,14 +60,24 @@ struct AdminPanel {
     }
 
     /// Compares the token with the configured one (digests, constant time). A wrong token gets the
-    /// login page again with 401; the token is never echoed, logged or put in the cookie.
+    /// login page again with 401; the token is never echoed, logged or put in the cookie. After
+    /// ten wrong tokens from one address in five minutes, that address gets 429 until it is five
+    /// minutes since the first of them.
     func login(_ request: Request, _ context: PanelRequestContext) async throws -> Response {
         guard let adminToken, let signer else { throw PanelError.disabled }
+        let address = context.clientAddress ?? "unknown"
+        if let wait = throttle.retryAfter(address) {
+            var response = try loginPage(request, status: .tooManyRequests, error: "Too many wrong tokens from this address. Try again in \(wait) seconds.")
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
         var request = request
         let form = try PanelForm.parse(try await request.collectBody(upTo: context.maxUploadSize))
         guard let token = form["token"], adminToken.matches(token) else {
+            throttle.failed(address)
             return try loginPage(request, status: .unauthorized, error: "That is not the admin token.")
         }
+        throttle.succeeded(address)
         let (_, cookie) = signer.issue()
         var response = Response.redirect(to: "/admin/ui/servers")
         response.setCookie(PanelCookies.session(cookie, request))

@@ -6,9 +6,11 @@ public struct PanelRequestContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     var session: PanelSession?
     var form: [String: String] = [:]
+    let clientAddress: String?
 
     public init(context: BerthRequestContext) throws {
         self.coreContext = context.coreContext
+        self.clientAddress = context.clientAddress
     }
 
     public var maxUploadSize: Int { 1 << 20 }

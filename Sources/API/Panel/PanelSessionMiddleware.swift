@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Persistence
 
 /// Guards every panel page but the login page and the assets.
 ///
@@ -12,11 +13,15 @@ struct PanelSessionMiddleware: RouterMiddleware {
     typealias Context = PanelRequestContext
     /// `nil` when no admin token is configured: the panel is off.
     let signer: PanelSessionSigner?
+    /// Where logged-out sessions are recorded.
+    let database: Database
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let signer else { throw PanelError.disabled }
         let presented = request.cookies[PanelSession.cookieName]
-        guard let cookie = presented, let session = signer.verify(cookie.value) else {
+        var proven = presented.flatMap { signer.verify($0.value) }
+        if let session = proven, try await isRevoked(session) { proven = nil }
+        guard let session = proven else {
             var response = Response.redirect(to: "/admin/ui/login", type: .normal)
             // A cookie that no longer proves anything is dropped rather than sent again and again.
             if presented != nil { response.setCookie(PanelCookies.cleared(request)) }
@@ -34,6 +39,13 @@ struct PanelSessionMiddleware: RouterMiddleware {
             context.form = form
         }
         return try await next(request, context)
+    }
+
+    /// Whether the session was logged out.
+    func isRevoked(_ session: PanelSession) async throws -> Bool {
+        try await database.withSystem { scope in
+            try await scope.first("SELECT 1 AS revoked FROM panel_revocations WHERE nonce = \(session.nonce)") != nil
+        }
     }
 }
 

@@ -395,7 +395,10 @@ public struct WorkspaceReconciler: Service {
 
     func purgeIdempotencyKeys() async {
         do {
-            try await database.withSystem { try await $0.execute("DELETE FROM idempotency_keys WHERE expires_at < now()") }
+            try await database.withSystem { scope in
+                try await scope.execute("DELETE FROM idempotency_keys WHERE expires_at < now()")
+                try await scope.execute("DELETE FROM panel_revocations WHERE expires_at < now()")
+            }
         } catch {
             logger.warning("reconciler could not purge idempotency keys", metadata: ["error": "\(error)"])
         }
