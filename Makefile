@@ -1,11 +1,15 @@
 # The two commands: `make run` sets up and runs Berth locally; `make test` sets up and runs every test.
-.PHONY: run test build migrate stop clean
+.PHONY: run test chaos build migrate stop clean
 
 run:
 	scripts/run.sh
 
 test:
 	scripts/test.sh
+
+# The fault suite at full size: three rounds of each scenario at 2.5 times the load.
+chaos:
+	scripts/chaos.sh full
 
 build:
 	scripts/deps.sh

@@ -12,7 +12,10 @@ import Glibc
 /// A real `berth serve` process on a database of its own, for tests that need the whole service:
 /// crafted requests that must not kill it, fairness under load, crashes mid-request.
 struct ServedBerth {
-    let testDB: TestDatabase
+    /// The database it serves, when it is a test database (dropped by `finish`).
+    let testDB: TestDatabase?
+    /// The service role's connection string.
+    let appURL: String
     let db: Database
     let pid: pid_t
     let port: Int
@@ -38,20 +41,31 @@ struct ServedBerth {
     ) async throws -> ServedBerth {
         let testDB: TestDatabase
         if let given { testDB = given } else { testDB = try await TestDatabase.make() }
-        let plain = try Self.hostPort(daemon)
+        return try await start(appURL: testDB.appURL, testDB: testDB, servers: [(serverName, daemon)], environment: extra)
+    }
+
+    /// Starts `berth serve` on the database at `appURL` with each `(name, daemon variable)` registered.
+    static func start(
+        appURL: String, testDB: TestDatabase?, servers: [(name: String, daemon: String)], environment extra: [String: String] = [:]
+    ) async throws -> ServedBerth {
+        let entries = try servers.map { server in
+            let plain = try Self.hostPort(server.daemon)
+            return #"{"name":"\#(server.name)","host":"\#(plain.host)","docker_port":\#(plain.port),"total_cpu":8,"total_memory_mb":8192,"total_disk_gb":100,"max_workspaces":100}"#
+        }
         let port = try TestEnvironment.freePort()
         let logPath = NSTemporaryDirectory() + "berth-served-\(UUID().uuidString.prefix(8)).log"
         let adminToken = Digest.hex(SecureRandom.bytes(20))
         var environment = [
-            "BERTH_DATABASE_URL": testDB.appURL, "BERTH_HEALTH_INTERVAL": "0.5", "BERTH_LOG_LEVEL": "info",
+            "BERTH_DATABASE_URL": appURL, "BERTH_HEALTH_INTERVAL": "0.5", "BERTH_LOG_LEVEL": "info",
             "BERTH_ADMIN_TOKEN": adminToken,
-            "BERTH_WORKSPACE_SERVERS": #"[{"name":"\#(serverName)","host":"\#(plain.host)","docker_port":\#(plain.port),"total_cpu":8,"total_memory_mb":8192,"total_disk_gb":100,"max_workspaces":100}]"#,
+            "BERTH_WORKSPACE_SERVERS": "[" + entries.joined(separator: ",") + "]",
             "BERTH_SQL_DIR": TestEnvironment.repositoryRoot.appendingPathComponent("sql").path,
             "BERTH_STOP_GRACE": "1",
         ]
         environment.merge(extra) { _, new in new }
         let pid = try TestEnvironment.spawn([try binary, "serve", "--address", "127.0.0.1:\(port)"], environment: environment, logPath: logPath)
-        let served = ServedBerth(testDB: testDB, db: testDB.app(), pid: pid, port: port, logPath: logPath, adminToken: adminToken, environment: environment)
+        let db = Database(configuration: .init(connectionString: appURL, poolSize: 4), logger: TestDatabase.logger)
+        let served = ServedBerth(testDB: testDB, appURL: appURL, db: db, pid: pid, port: port, logPath: logPath, adminToken: adminToken, environment: environment)
         try await served.waitUntilServing()
         return served
     }
@@ -75,7 +89,9 @@ struct ServedBerth {
 
     /// `host:port` from a variable `make test` exports.
     static func hostPort(_ variable: String) throws -> (host: String, port: Int) {
-        let text = try TestEnvironment.require(variable)
+        var text = try TestEnvironment.require(variable)
+        // Some name their daemon first: `ws-chaos-1=127.0.0.1:23755`.
+        if let equals = text.firstIndex(of: "=") { text = String(text[text.index(after: equals)...]) }
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
             throw TestEnvironment.Missing(description: "\(variable)=\(text) is not host:port")
         }
@@ -108,8 +124,9 @@ struct ServedBerth {
         ))
     }
 
-    /// SIGTERM, then the exit code (nil if it had to be killed or died of a signal).
-    func terminate() -> Int32? { TestEnvironment.terminate(pid) }
+    /// SIGTERM (again, if it was sent already), then the exit code (nil if it had to be killed or
+    /// died of a signal, or was reaped before).
+    func terminate(timeout: Duration = .seconds(10)) -> Int32? { TestEnvironment.terminate(pid, timeout: timeout) }
 
     /// Kills the process at once, as a crash would.
     func crash() {
@@ -131,7 +148,7 @@ struct ServedBerth {
         }
         db.shutdown()
         try? FileManager.default.removeItem(atPath: logPath)
-        if dropDatabase { await testDB.drop() }
+        if dropDatabase { await testDB?.drop() }
     }
 }
 

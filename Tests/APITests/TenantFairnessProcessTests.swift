@@ -54,9 +54,10 @@ import Testing
             "BERTH_IDEMPOTENCY_LEASE": "2", "BERTH_WORKSPACE_LEASE": "3", "BERTH_RECONCILE_INTERVAL": "0.5",
             "BERTH_DATABASE_LOCK_TIMEOUT": "60",
         ]
-        let first = try await ServedBerth.start(serverName: "idem-1", environment: environment)
+        let testDB = try await TestDatabase.make()
+        let first = try await ServedBerth.start(testDB: testDB, serverName: "idem-1", environment: environment)
         let tenant = try await first.tenant("idem")
-        let holder = first.testDB.superuser()
+        let holder = testDB.superuser()
         func body(_ name: String) -> String {
             #"{"name":"\#(name)","image":"berth-busybox:latest","resources":{"cpu":0.25,"memory_mb":32,"disk_gb":0}}"#
         }
@@ -89,7 +90,7 @@ import Testing
             _ = await pending.result
         }
         // 2. It dies after placing, before answering: the audit row it writes next waits here.
-        let second = try await ServedBerth.start(testDB: first.testDB, serverName: "idem-1", environment: environment)
+        let second = try await ServedBerth.start(testDB: testDB, serverName: "idem-1", environment: environment)
         try await holder.withTransaction { transaction in
             try await transaction.execute("LOCK TABLE audit_events IN EXCLUSIVE MODE")
             let pending = send(second, key: "after-placing", name: "after")
@@ -104,7 +105,7 @@ import Testing
         #expect(!first.alive && !second.alive)
 
         // A third replica gets both requests again, with the same keys and bodies.
-        let third = try await ServedBerth.start(testDB: first.testDB, serverName: "idem-1", environment: environment)
+        let third = try await ServedBerth.start(testDB: testDB, serverName: "idem-1", environment: environment)
         for (key, name) in [("before-placing", "before"), ("after-placing", "after")] {
             let response = try await third.call(.post, "/v1/workspaces", body: body(name), bearer: tenant.key, headers: [(name: "Idempotency-Key", value: key)])
             #expect(response.status == 202, "\(key): \(response.status) \(response.text)")

@@ -79,7 +79,10 @@ struct Serve: AsyncParsableCommand {
         let pool = DockerServerPool()
         let monitor = ServerHealthMonitor(
             database: db, probe: pool,
-            configuration: .init(interval: .milliseconds(Int(interval * 1000)), checkTimeout: .milliseconds(Int(min(interval, 2) * 1000))),
+            configuration: .init(
+                interval: .milliseconds(Int(interval * 1000)), checkTimeout: .milliseconds(Int(min(interval, 2) * 1000)),
+                policy: ServerHealthPolicy(offlineAfter: timing.serverOfflineAfter)
+            ),
             logger: logger
         )
         let placement = PlacementService(database: db, logger: logger)
@@ -142,6 +145,7 @@ extension Serve {
 struct LifecycleTiming {
     var reconcileInterval: Duration = .seconds(10)
     var serverLostAfter: Duration = .seconds(300)
+    var serverOfflineAfter: Duration = .seconds(30)
     var orphanGrace: Duration = .seconds(120)
     var stopGrace: Duration = .seconds(10)
     var pidsLimit = ContainerHardening.workspace.pidsLimit
@@ -160,6 +164,7 @@ struct LifecycleTiming {
         }
         reconcileInterval = try seconds("BERTH_RECONCILE_INTERVAL", 0.1...3600) ?? reconcileInterval
         serverLostAfter = try seconds("BERTH_SERVER_LOST_AFTER", 1...604_800) ?? serverLostAfter
+        serverOfflineAfter = try seconds("BERTH_SERVER_OFFLINE_AFTER", 1...86_400) ?? serverOfflineAfter
         orphanGrace = try seconds("BERTH_ORPHAN_GRACE", 0...86_400) ?? orphanGrace
         stopGrace = try seconds("BERTH_STOP_GRACE", 0...300) ?? stopGrace
         idempotencyLease = try seconds("BERTH_IDEMPOTENCY_LEASE", 1...3600) ?? idempotencyLease
