@@ -150,7 +150,7 @@ import Glibc
                 let response = try await served.call(.post, "/v1/workspaces?wait=running", body: Self.body("three-\(index)", extra: #","placement":{"strategy":"affinity","preferred_server":"chaos-c"}"#), bearer: tenant.key)
                 doomed.append(try #require(Self.id(in: response), "\(response.text)"))
             }
-            try await served.call(.post, "/v1/workspaces/\(doomed[3])/stop", bearer: tenant.key)
+            #expect(try await served.call(.post, "/v1/workspaces/\(doomed[3])/stop", bearer: tenant.key).status == 200)
             try TestEnvironment.run(["bash", fleet, "kill", "ws-chaos-1"])
             // Under load while it is down: creates keep coming, and go to the server that answers.
             var placedElsewhere = 0, refused = 0
