@@ -52,6 +52,8 @@ import Testing
         db.shutdown()
     }
 
+    static let adminToken = "admin-token-for-protection-tests"
+
     static func world(quota: Quota = .standard, limits: TenantLimits = TenantLimits()) async throws -> (TestDatabase, Database, String, some ApplicationProtocol) {
         let testDB = try await TestDatabase.make()
         let db = testDB.app(poolSize: 6)
@@ -70,7 +72,10 @@ import Testing
         let orchestrator = WorkspaceOrchestrator(database: db, placement: placement, pool: DockerServerPool(), stopGrace: .seconds(1), logger: TestDatabase.logger)
         let migrator = Migrator(database: db, directory: TestEnvironment.repositoryRoot.appendingPathComponent("sql"), logger: TestDatabase.logger)
         let app = buildApplication(
-            services: AppServices(database: db, migrator: migrator, orchestrator: orchestrator, tenantLimits: limits),
+            services: AppServices(
+                database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: DockerServerPool(),
+                adminToken: AdminToken(adminToken), tenantLimits: limits
+            ),
             configuration: .init(), logger: TestDatabase.logger
         )
         return (testDB, db, material.secret, app)
@@ -118,6 +123,31 @@ import Testing
                 #expect((try? JSONDecoder().decode(IDOnly.self, from: Data(String(buffer: response.body).utf8)).id) == second)
             }
             try await client.execute(uri: "/v1/workspaces/\(second)", method: .delete, headers: Self.headers(key)) { #expect($0.status == .noContent) }
+        }
+        db.shutdown()
+        await testDB.drop()
+    }
+
+    /// A create Docker refuses tells the tenant why in Berth's words, without the engine's address
+    /// or Docker's text; the admin API has the detail.
+    @Test func theTenantReadsAGenericErrorAndTheAdminTheDetail() async throws {
+        let (testDB, db, key, app) = try await Self.world()
+        let engine = try TestEnvironment.require("BERTH_TEST_DOCKER_PLAIN_1")
+        try await app.test(.router) { client in
+            let body = ByteBuffer(string: #"{"name":"missing","image":"berth-no-such-image:latest","resources":{"cpu":0.5,"memory_mb":64,"disk_gb":1}}"#)
+            let text = try await client.execute(uri: "/v1/workspaces?wait=running", method: .post, headers: Self.headers(key), body: body) { response in
+                #expect(response.status == .created)
+                return String(buffer: response.body)
+            }
+            #expect(text.contains("the image was not found on the workspace server"), "\(text)")
+            for leak in [engine, "No such image", "docker http"] { #expect(!text.contains(leak), "the tenant reads \(leak): \(text)") }
+            var admin = HTTPFields()
+            admin[.authorization] = "Bearer \(Self.adminToken)"
+            try await client.execute(uri: "/admin/workspaces", method: .get, headers: admin) { response in
+                let page = String(buffer: response.body)
+                #expect(response.status == .ok)
+                #expect(page.contains("image_not_found") && page.contains("No such image") && page.contains(engine), "\(page)")
+            }
         }
         db.shutdown()
         await testDB.drop()

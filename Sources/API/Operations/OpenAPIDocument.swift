@@ -150,7 +150,8 @@ enum OpenAPIDocument {
             "properties": {"id": {"type": "string", "format": "uuid"}, "tenant": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
               "name": {"type": "string"}, "status": {"type": "string"}, "server": {"type": ["object", "null"]}, "container_id": {"type": ["string", "null"]},
               "image": {"type": "string"}, "resources": {"type": "object"}, "labels": {"type": "object"},
-              "created_at": {"type": "string", "format": "date-time"}, "error": {"type": ["string", "null"]}}
+              "created_at": {"type": "string", "format": "date-time"}, "error": {"type": ["string", "null"]},
+              "error_code": {"type": ["string", "null"]}, "error_detail": {"type": ["string", "null"], "description": "What Docker or the engine said; for admins only"}}
           },
           "AdminWorkspacePage": {"type": "object", "required": ["items"],
             "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminWorkspace"}}, "next_cursor": {"type": ["string", "null"]}}},

@@ -18,6 +18,9 @@ public struct FleetQueries: Sendable {
         public let labels: [String: String]
         public let created_at: Date
         public let error: String?
+        public let error_code: String?
+        /// What Docker or the engine said, which may name the engine: for admins, never for tenants.
+        public let error_detail: String?
 
         public struct TenantRef: Sendable, Codable, Equatable { public let id: TenantID; public let name: String }
     }
@@ -28,7 +31,7 @@ public struct FleetQueries: Sendable {
     ) async throws -> [WorkspaceLine] {
         try await scope.execute("""
             SELECT w.id, w.tenant_id, t.name AS tenant_name, w.name, w.status, w.server_id, s.name AS server_name, w.container_id,
-                   w.image, w.cpu::float8 AS cpu, w.memory_mb, w.disk_gb, w.labels, w.created_at, w.error
+                   w.image, w.cpu::float8 AS cpu, w.memory_mb, w.disk_gb, w.labels, w.created_at, w.error, w.error_code, w.error_detail
             FROM workspaces w JOIN tenants t ON t.id = w.tenant_id LEFT JOIN workspace_servers s ON s.id = w.server_id
             WHERE w.status <> 'deleted'
               AND (\(server)::uuid IS NULL OR w.server_id = \(server))
@@ -46,7 +49,8 @@ public struct FleetQueries: Sendable {
                 container_id: try row.decode("container_id"), image: try row.decode("image"),
                 resources: .init(cpu: try row.decode("cpu"), memory_mb: try row.decode("memory_mb"), disk_gb: try row.decode("disk_gb")),
                 labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
-                created_at: try row.decode("created_at"), error: try row.decode("error")
+                created_at: try row.decode("created_at"), error: try row.decode("error"),
+                error_code: try row.decode("error_code"), error_detail: try row.decode("error_detail")
             )
         }
     }
