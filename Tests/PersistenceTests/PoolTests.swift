@@ -8,90 +8,84 @@ import Testing
 
 @Suite struct PoolTests {
     @Test func fourTimesMoreTasksThanConnectionsAllComplete() async throws {
-        let testDB = try await TestDatabase.make()
-        let db = testDB.app(poolSize: 4)
-        let results = try await withThrowingTaskGroup(of: (Int, Int, Int32).self) { group in
-            for i in 0..<16 {
-                group.addTask {
-                    try await db.withConnection { connection in
-                        let row = try await connection.first("SELECT \(i)::int AS echo, pg_backend_pid() AS pid, pg_sleep(0.05)::text AS s")!
-                        return (i, try row.decode("echo", as: Int.self), try row.decode("pid", as: Int32.self))
+        try await withTestDatabase(poolSize: 4) { _, db in
+            let results = try await withThrowingTaskGroup(of: (Int, Int, Int32).self) { group in
+                for i in 0..<16 {
+                    group.addTask {
+                        try await db.withConnection { connection in
+                            let row = try await connection.first("SELECT \(i)::int AS echo, pg_backend_pid() AS pid, pg_sleep(0.05)::text AS s")!
+                            return (i, try row.decode("echo", as: Int.self), try row.decode("pid", as: Int32.self))
+                        }
                     }
                 }
+                return try await group.reduce(into: []) { $0.append($1) }
             }
-            return try await group.reduce(into: []) { $0.append($1) }
+            #expect(results.count == 16)
+            for (sent, echoed, _) in results { #expect(sent == echoed) }
+            #expect(Set(results.map(\.2)).count <= 4, "more backends than the pool size")
+            #expect(db.poolStatistics.total <= 4)
         }
-        #expect(results.count == 16)
-        for (sent, echoed, _) in results { #expect(sent == echoed) }
-        #expect(Set(results.map(\.2)).count <= 4, "more backends than the pool size")
-        #expect(db.poolStatistics.total <= 4)
-        db.shutdown()
-        await testDB.drop()
     }
 
     @Test func recoversAfterEveryPooledBackendIsTerminated() async throws {
-        let testDB = try await TestDatabase.make()
-        let db = testDB.app(poolSize: 3)
-        let superuser = testDB.superuser()
-        // Hold three connections at once so the pool really opens three.
-        let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
-            for _ in 0..<3 {
-                group.addTask {
-                    try await db.withConnection { connection in
-                        _ = try await connection.execute("SELECT pg_sleep(0.2)")
-                        return connection.backendPID
+        try await withTestDatabase(poolSize: 3) { testDB, db in
+            let superuser = testDB.superuser()
+            defer { superuser.shutdown() }
+            // Hold three connections at once so the pool really opens three.
+            let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        try await db.withConnection { connection in
+                            _ = try await connection.execute("SELECT pg_sleep(0.2)")
+                            return connection.backendPID
+                        }
                     }
                 }
+                return try await group.reduce(into: Set<Int32>()) { $0.insert($1) }
             }
-            return try await group.reduce(into: Set<Int32>()) { $0.insert($1) }
-        }
-        #expect(pids.count == 3)
-        try await superuser.withConnection { connection in
-            for pid in pids {
-                let row = try await connection.first("SELECT pg_terminate_backend(\(pid)) AS ok")!
-                #expect(try row.decode("ok", as: Bool.self))
+            #expect(pids.count == 3)
+            try await superuser.withConnection { connection in
+                for pid in pids {
+                    let row = try await connection.first("SELECT pg_terminate_backend(\(pid)) AS ok")!
+                    #expect(try row.decode("ok", as: Bool.self))
+                }
+            }
+            // Wait until the backend processes are gone (the server is local): only then are their sockets
+            // closed. pg_stat_activity forgets a backend a moment before its process exits.
+            try await waitUntil(deadline: .seconds(10)) {
+                pids.allSatisfy { kill(pid_t($0), 0) != 0 }
+            }
+            // The next queries, sequential and concurrent, all succeed on fresh connections.
+            for _ in 0..<3 {
+                let pid = try await db.withConnection { try await $0.first("SELECT pg_backend_pid() AS pid")!.decode("pid", as: Int32.self) }
+                #expect(!pids.contains(pid))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<9 {
+                    group.addTask { _ = try await db.withTransaction { try await $0.execute("SELECT 1") } }
+                }
+                try await group.waitForAll()
             }
         }
-        // Wait until the backend processes are gone (the server is local): only then are their sockets
-        // closed. pg_stat_activity forgets a backend a moment before its process exits.
-        try await waitUntil(deadline: .seconds(10)) {
-            pids.allSatisfy { kill(pid_t($0), 0) != 0 }
-        }
-        // The next queries, sequential and concurrent, all succeed on fresh connections.
-        for _ in 0..<3 {
-            let pid = try await db.withConnection { try await $0.first("SELECT pg_backend_pid() AS pid")!.decode("pid", as: Int32.self) }
-            #expect(!pids.contains(pid))
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<9 {
-                group.addTask { _ = try await db.withTransaction { try await $0.execute("SELECT 1") } }
-            }
-            try await group.waitForAll()
-        }
-        superuser.shutdown()
-        db.shutdown()
-        await testDB.drop()
     }
 
     @Test func exhaustedPoolFailsAfterItsDeadline() async throws {
-        let testDB = try await TestDatabase.make()
-        let db = testDB.app(poolSize: 1, acquireTimeout: .milliseconds(300))
-        let holder = Task {
-            try await db.withConnection { _ = try await $0.execute("SELECT pg_sleep(1.5)") }
+        try await withTestDatabase(poolSize: 1, acquireTimeout: .milliseconds(300)) { _, db in
+            let holder = Task {
+                try await db.withConnection { _ = try await $0.execute("SELECT pg_sleep(1.5)") }
+            }
+            try await waitUntil(deadline: .seconds(5)) { db.poolStatistics.total == 1 && db.poolStatistics.idle == 0 }
+            let start = ContinuousClock.now
+            do {
+                try await db.withConnection { _ = try await $0.execute("SELECT 1") }
+                Issue.record("got a connection from an exhausted pool")
+            } catch let error as PostgresError {
+                #expect(error.code == .unavailable)
+            }
+            let waited = ContinuousClock.now - start
+            #expect(waited >= .milliseconds(250) && waited < .seconds(1.4), "waited \(waited)")
+            try await holder.value
         }
-        try await waitUntil(deadline: .seconds(5)) { db.poolStatistics.total == 1 && db.poolStatistics.idle == 0 }
-        let start = ContinuousClock.now
-        do {
-            try await db.withConnection { _ = try await $0.execute("SELECT 1") }
-            Issue.record("got a connection from an exhausted pool")
-        } catch let error as PostgresError {
-            #expect(error.code == .unavailable)
-        }
-        let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(250) && waited < .seconds(1.4), "waited \(waited)")
-        try await holder.value
-        db.shutdown()
-        await testDB.drop()
     }
 
     /// A cluster of its own, stopped and started under the pool.

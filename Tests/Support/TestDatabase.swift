@@ -56,13 +56,56 @@ public struct TestDatabase: Sendable {
         Database(configuration: .init(connectionString: superuserDatabaseURL, poolSize: 2), logger: Self.logger)
     }
 
-    /// Drops the database, disconnecting whoever is still on it.
+    /// Drops the database, disconnecting whoever is still on it. Prefer `withTestDatabase`, which
+    /// also drops it when the test throws.
     public func drop() async {
+        try? await dropOrThrow()
+    }
+
+    /// Drops the database, saying why when it could not.
+    func dropOrThrow() async throws {
         let admin = Database(configuration: .init(connectionString: superuserURL, poolSize: 1), logger: Self.logger)
         defer { admin.shutdown() }
-        _ = try? await admin.withConnection { connection in
+        try await admin.withConnection { connection in
             try await connection.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }
+    }
+}
+
+/// Runs `body` on a fresh, migrated database of its own, then drops the database, whether `body`
+/// returned or threw (a failed `try` or `#require` included).
+///
+/// Swift's `defer` cannot await, so an `await testDB.drop()` at the end of a test is skipped as soon
+/// as anything before it throws, and the database is left behind. Here the drop runs on both paths,
+/// in a task of its own, so that it still runs when the test's task was cancelled (a time limit).
+/// A drop that fails after a passing body is an error too: a leak is never silent.
+public func withTestDatabase<T>(
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (TestDatabase) async throws -> T
+) async throws -> T {
+    let testDB = try await TestDatabase.make()
+    let result: T
+    do {
+        result = try await body(testDB)
+    } catch {
+        try? await Task { try await testDB.dropOrThrow() }.value
+        throw error
+    }
+    try await Task { try await testDB.dropOrThrow() }.value
+    return result
+}
+
+/// `withTestDatabase` with the service's pool on the database (`TestDatabase.app`), shut down
+/// before the database is dropped, on both paths.
+public func withTestDatabase<T>(
+    isolation: isolated (any Actor)? = #isolation,
+    poolSize: Int = 4, acquireTimeout: Duration = .seconds(10),
+    _ body: (TestDatabase, Database) async throws -> T
+) async throws -> T {
+    try await withTestDatabase { testDB in
+        let db = testDB.app(poolSize: poolSize, acquireTimeout: acquireTimeout)
+        defer { db.shutdown() }
+        return try await body(testDB, db)
     }
 }
 

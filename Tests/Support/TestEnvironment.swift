@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Reads what `make test` exported; a missing variable fails the test loudly, never skips it.
 public enum TestEnvironment {
@@ -98,5 +99,25 @@ public enum TestEnvironment {
         kill(pid, SIGKILL)
         waitpid(pid, &status, 0)
         return nil
+    }
+}
+
+/// A process started with `TestEnvironment.spawn`, terminated at most once: once reaped, its pid
+/// may belong to another process, so a second SIGTERM must never be sent.
+public final class SpawnedProcess: Sendable {
+    public let pid: pid_t
+    private let outcome = Mutex<Int32??>(nil)
+
+    public init(pid: pid_t) { self.pid = pid }
+
+    /// `TestEnvironment.terminate` the first time; the same answer afterwards.
+    @discardableResult
+    public func terminate(timeout: Duration = .seconds(10)) -> Int32? {
+        outcome.withLock { known in
+            if let known { return known }
+            let code = TestEnvironment.terminate(pid, timeout: timeout)
+            known = .some(code)
+            return code
+        }
     }
 }
