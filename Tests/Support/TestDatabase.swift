@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Persistence
 
@@ -110,9 +113,14 @@ public func withTestDatabase<T>(
 }
 
 /// Builds the migrated template once per test process.
+///
+/// Concurrent first callers share one creation (an actor alone would let each of them start its
+/// own, since it is re-entered at every await). No hook runs when the test process ends, so each
+/// creation first drops the templates of test processes that have ended.
 actor TemplateDatabase {
     static let shared = TemplateDatabase()
-    private var created: String?
+    static let prefix = "berth_tpl_"
+    private var creating: Task<String, any Error>?
 
     struct Settings {
         let port: String
@@ -131,24 +139,54 @@ actor TemplateDatabase {
     }
 
     func name() async throws -> String {
-        if let created { return created }
-        let settings = try Self.connectionSettings()
-        let name = "berth_tpl_\(ProcessInfo.processInfo.processIdentifier)_\(Int.random(in: 0..<1_000_000))"
+        if let creating { return try await creating.value }
+        let task = Task { try await Self.create() }
+        creating = task
+        do {
+            return try await task.value
+        } catch {
+            // A later test may try again.
+            if creating == task { creating = nil }
+            throw error
+        }
+    }
+
+    private static func create() async throws -> String {
+        let settings = try connectionSettings()
+        let name = "\(prefix)\(ProcessInfo.processInfo.processIdentifier)_\(Int.random(in: 0..<1_000_000))"
         let admin = Database(configuration: .init(connectionString: settings.superuserURL, poolSize: 1), logger: TestDatabase.logger)
         defer { admin.shutdown() }
         try await admin.withConnection { connection in
             try await connection.executeScript("CREATE DATABASE \(name) OWNER berth_owner")
         }
+        // Dropping takes a moment per database: in the background, so no test waits for it.
+        Task.detached(priority: .background) { await dropTemplatesOfEndedProcesses(settings.superuserURL) }
         let owner = Database(
             configuration: .init(connectionString: "postgresql://berth_owner:\(settings.ownerPassword)@127.0.0.1:\(settings.port)/\(name)", poolSize: 1),
             logger: TestDatabase.logger
         )
+        defer { owner.shutdown() }
         let migrator = Migrator(
             database: owner, directory: TestEnvironment.repositoryRoot.appendingPathComponent("sql"), logger: TestDatabase.logger
         )
         try await migrator.migrate()
-        owner.shutdown()
-        created = name
         return name
+    }
+
+    /// `berth_tpl_<pid>_<n>` whose process no longer exists (PostgreSQL is local). One still in use
+    /// by a live process, or that someone is connected to, is left alone.
+    private static func dropTemplatesOfEndedProcesses(_ superuserURL: String) async {
+        let admin = Database(configuration: .init(connectionString: superuserURL, poolSize: 1), logger: TestDatabase.logger)
+        defer { admin.shutdown() }
+        _ = try? await admin.withConnection { connection in
+            let names = try await connection.execute("SELECT datname FROM pg_database WHERE starts_with(datname, \(prefix))")
+                .map { try $0.decode("datname", as: String.self) }
+            for name in names {
+                let parts = name.dropFirst(prefix.count).split(separator: "_")
+                guard parts.count == 2, let pid = pid_t(parts[0]), Int(parts[1]) != nil else { continue }
+                guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+                _ = try? await connection.executeScript("DROP DATABASE IF EXISTS \(name)")
+            }
+        }
     }
 }
