@@ -218,10 +218,21 @@ import Testing
                 #expect(created.status == .created && created.text.contains(#""max_cpu":2.5"#), "\(created.text)")
                 let tenantID = try Self.json(created.text)["id"] as? String ?? ""
                 #expect(try await Self.call(client, .post, "/admin/tenants", #"{"name":"acme"}"#).status == .conflict)
-                for bad in [#"{"name":"Acme Inc"}"#, #"{"name":"ok","max_cpu":"two"}"#, #"{"name":"ok","max_workspaces":-1}"#, #"{"name":"ok","owner":"x"}"#, "[]"] {
+                // Each refusal is a 400 with the right code and the field at fault (none for a body
+                // that is not an object), read from the error itself rather than found in the text.
+                for (bad, code, field) in [
+                    (#"{"name":"Acme Inc"}"#, "validation_failed", "name"), (#"{"name":"ok","max_cpu":"two"}"#, "validation_failed", "max_cpu"),
+                    (#"{"name":"ok","max_workspaces":-1}"#, "validation_failed", "max_workspaces"), (#"{"name":"ok","owner":"x"}"#, "validation_failed", "owner"),
+                    ("[]", "validation_failed", nil), ("{", "malformed_json", nil),
+                ] as [(String, String, String?)] {
                     let refused = try await Self.call(client, .post, "/admin/tenants", bad)
-                    #expect(refused.status == .badRequest && refused.text.contains("validation_failed") || refused.text.contains("malformed_json"), "\(bad): \(refused.text)")
+                    let error = try Self.json(refused.text)["error"] as? [String: Any]
+                    #expect(refused.status == .badRequest, "\(bad): \(refused.status) \(refused.text)")
+                    #expect(error?["code"] as? String == code, "\(bad): \(refused.text)")
+                    #expect((error?["details"] as? [String: Any])?["field"] as? String == field, "\(bad): \(refused.text)")
                 }
+                let names = (try Self.json(try await Self.call(client, .get, "/admin/tenants?limit=200").text)["items"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+                #expect(names.sorted() == ["acme", "tenant-a"], "a refused create made a tenant: \(names)")
 
                 // Keys: the secret once, then only its prefix.
                 let issued = try await Self.call(client, .post, "/admin/tenants/\(tenantID)/api-keys", #"{"name":"ci"}"#)
