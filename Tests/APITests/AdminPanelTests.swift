@@ -1,4 +1,4 @@
-import API
+@testable import API
 import BerthTestSupport
 import Compute
 import Domain
@@ -46,7 +46,7 @@ import Testing
     }
 
     /// Signs in and returns the session cookie's value and the CSRF token of its pages.
-    static func signIn(_ client: some TestClientProtocol) async throws -> (cookie: String, csrf: String) {
+    static func signIn(_ client: some TestClientProtocol, token: String = AdminPanelTests.token) async throws -> (cookie: String, csrf: String) {
         let login = try await call(client, .post, "/admin/ui/login", form: [("token", token)])
         #expect(login.status == .seeOther && login.location == "/admin/ui/servers", "\(login.status)")
         let header = try #require(login.setCookies.first { $0.hasPrefix("\(cookieName)=") })
@@ -61,11 +61,11 @@ import Testing
         return String(html[range].dropFirst(#"name="csrf" value=""#.count).dropLast())
     }
 
-    /// A cookie made the way the panel makes them, with the key derived from `token`.
-    static func forgedCookie(token: String = AdminPanelTests.token, expiry: Date) -> String {
-        let key = Digest.hmacSHA256(key: Digest.sha256(token), message: Array("berth admin panel session".utf8))
-        let payload = "v1.\(Int(expiry.timeIntervalSince1970)).\(Base64URL.encode(SecureRandom.bytes(18)))"
-        return "\(payload).\(Base64URL.encode(Digest.hmacSHA256(key: key, message: Array(payload.utf8))))"
+    /// A cookie from the panel's own signer for `token`, as if issued at `issuedAt`: the code that
+    /// signs a real login's cookie, not a copy of its key derivation.
+    static func issuedCookie(token: String = AdminPanelTests.token, issuedAt: Date) throws -> String {
+        let admin = try #require(AdminToken(token))
+        return PanelSessionSigner(key: admin.sessionKey).issue(now: issuedAt).cookie
     }
 
     static func addServer(_ db: Database, name: String, labels: [String: LabelValue] = [:]) async throws -> WorkspaceServer {
@@ -151,12 +151,13 @@ import Testing
                 }
                 #expect(try await Self.call(client, .post, "/admin/ui/login", form: []).status == .unauthorized)
             }
-            // Without a configured admin token the panel is off.
+            // Without a configured admin token the panel is off, even for a cookie from a real login.
+            let (session, _) = try await AdminRoutesTests.app(setup).test(.router) { try await Self.signIn($0) }
             try await AdminRoutesTests.app(setup, token: nil).test(.router) { client in
                 let off = try await Self.call(client, .get, "/admin/ui/login")
                 #expect(off.status == .serviceUnavailable && off.text.contains("BERTH_ADMIN_TOKEN"))
                 #expect(try await Self.call(client, .post, "/admin/ui/login", form: [("token", Self.token)]).status == .serviceUnavailable)
-                #expect(try await Self.call(client, .get, "/admin/ui/servers", cookie: Self.forgedCookie(expiry: Date() + 60)).status == .serviceUnavailable)
+                #expect(try await Self.call(client, .get, "/admin/ui/servers", cookie: session).status == .serviceUnavailable)
             }
         }
     }
@@ -232,11 +233,16 @@ import Testing
 
     @Test func tamperedForeignAndExpiredCookiesAreRefused() async throws {
         try await AdminRoutesTests.withSetup { setup in
+            // A cookie from a real login to a service with another admin token.
+            let foreign = try await AdminRoutesTests.app(setup, token: "another-admin-token-0123456789").test(.router) { try await Self.signIn($0, token: "another-admin-token-0123456789").cookie }
             try await AdminRoutesTests.app(setup).test(.router) { client in
                 let (session, _) = try await Self.signIn(client)
                 let parts = session.split(separator: ".").map(String.init)
                 #expect(parts.count == 4)
-                let later = String(Int(parts[1])! + 3600)
+                // The real cookie expires one lifetime (12 h) from now.
+                let expiry = try #require(Int(parts[1]))
+                #expect(abs(Double(expiry) - Date().addingTimeInterval(12 * 3600).timeIntervalSince1970) < 120, "expiry \(expiry)")
+                let later = String(expiry + 3600)
                 let flipped = parts[3].first == "A" ? "B" + parts[3].dropFirst() : "A" + parts[3].dropFirst()
                 let refused = [
                     "garbage",
@@ -246,10 +252,13 @@ import Testing
                     [parts[0], parts[1], parts[2], flipped].joined(separator: "."),
                     [parts[0], parts[1], parts[2]].joined(separator: "."),
                     ["v2", parts[1], parts[2], parts[3]].joined(separator: "."),
-                    Self.forgedCookie(expiry: Date() - 1),
-                    Self.forgedCookie(expiry: Date() + 30 * 86400),
-                    Self.forgedCookie(token: "another-admin-token-0123456789", expiry: Date() + 3600),
+                    [parts[0], parts[1], parts[2], parts[3], parts[3]].joined(separator: "."),
+                    foreign,
+                    // Signed by the panel's own signer, but expired a second ago, or issued 30 days from now.
+                    try Self.issuedCookie(issuedAt: Date() - 12 * 3600 - 1),
+                    try Self.issuedCookie(issuedAt: Date() + 30 * 86400),
                 ]
+                #expect(foreign != session && foreign.hasPrefix("v1."))
                 for cookie in refused {
                     let reply = try await Self.call(client, .get, "/admin/ui/servers", cookie: cookie)
                     #expect(reply.status == .seeOther && reply.location == "/admin/ui/login", "\(cookie): \(reply.status)")
@@ -257,9 +266,10 @@ import Testing
                         #expect(reply.setCookies.first?.contains("Max-Age=0") == true, "a refused cookie is cleared")
                     }
                 }
-                // The same construction with the right key and a live expiry is accepted: the refusals
-                // above are about the tampering, not the test's own cookie-making.
-                #expect(try await Self.call(client, .get, "/admin/ui/servers", cookie: Self.forgedCookie(expiry: Date() + 3600)).status == .ok)
+                // The untouched cookie, and one the signer issues now, are accepted: the refusals
+                // above are about the tampering and the times, not the way the cookies were made.
+                #expect(try await Self.call(client, .get, "/admin/ui/servers", cookie: session).status == .ok)
+                #expect(try await Self.call(client, .get, "/admin/ui/servers", cookie: try Self.issuedCookie(issuedAt: Date())).status == .ok)
             }
             // A new admin token ends every session.
             let (session, _) = try await AdminRoutesTests.app(setup).test(.router) { try await Self.signIn($0) }
@@ -397,19 +407,82 @@ import Testing
                 let reserved = try await setup.db.withSystem { try await $0.first("SELECT sum(current_workspaces) AS n FROM workspace_servers")!.decode("n", as: Int.self) }
                 #expect(reserved == 0, "a dry run reserves nothing")
 
-                // The cluster figures carry the values of GET /admin/cluster.
+                // The cluster figures carry the values of GET /admin/cluster. The fleet is made so that
+                // no two figures agree by chance: six servers, 3 healthy, 2 unhealthy and 1 offline, 2
+                // cordoned and 1 draining, reservations and engine figures on two of them; two running
+                // workspaces and one stopped.
+                for name in ["ws-ap", "ws-sa", "ws-af", "ws-oc"] { _ = try await Self.addServer(setup.db, name: name) }
+                try await setup.db.withSystem { scope in
+                    try await scope.execute("""
+                        UPDATE workspace_servers SET current_cpu_used = 1.5, current_memory_used_mb = 512, current_disk_used_gb = 3, current_workspaces = 2,
+                            observed_ncpu = 8, observed_memory_total_mb = 16000, observed_containers = 5, observed_containers_running = 3
+                        WHERE name = 'ws-eu'
+                        """)
+                    try await scope.execute("""
+                        UPDATE workspace_servers SET status = 'healthy', current_cpu_used = 0.25,
+                            observed_ncpu = 6, observed_memory_total_mb = 8000, observed_containers = 2, observed_containers_running = 1
+                        WHERE name = 'ws-ap'
+                        """)
+                    try await scope.execute("UPDATE workspace_servers SET schedulable = 'cordoned' WHERE name IN ('ws-us', 'ws-sa')")
+                    try await scope.execute("UPDATE workspace_servers SET status = 'unhealthy' WHERE name IN ('ws-sa', 'ws-af')")
+                    try await scope.execute("UPDATE workspace_servers SET status = 'offline', schedulable = 'draining' WHERE name = 'ws-oc'")
+                    let tenant = try await TenantStore().get(named: "tenant-a", in: scope)!.id
+                    for (name, status) in [("one", "running"), ("two", "stopped"), ("three", "running")] {
+                        try await scope.execute("""
+                            INSERT INTO workspaces (tenant_id, name, image, cpu, memory_mb, disk_gb, status)
+                            VALUES (\(tenant), \(name), 'berth-busybox:latest', 0.5, 256, 1, \(status))
+                            """)
+                    }
+                }
                 var bearer = HTTPFields()
                 bearer[.authorization] = "Bearer \(Self.token)"
                 let api = try await client.execute(uri: "/admin/cluster", method: .get, headers: bearer) { String(buffer: $0.body) }
                 let cluster = try JSONDecoder().decode(FleetQueries.Cluster.self, from: Data(api.utf8))
+                // The API's figures are the fleet's: six servers of 2 cores, 2048 MB, 10 GB and 5 slots,
+                // of which ws-eu and ws-ap are healthy and active.
+                func values(_ f: FleetQueries.Cluster.Figures) -> [Double] { [f.cpu, Double(f.memory_mb), Double(f.disk_gb), Double(f.workspaces)] }
+                #expect(cluster.servers == 6 && values(cluster.total) == [12, 12288, 60, 30], "\(api)")
+                #expect(values(cluster.reserved) == [1.75, 512, 3, 2], "\(api)")
+                #expect(values(cluster.schedulable_total) == [4, 4096, 20, 10], "\(api)")
+                #expect(cluster.servers_by_status == ["healthy": 3, "unhealthy": 2, "offline": 1], "\(api)")
+                #expect(cluster.servers_by_schedulable["cordoned"] == 2 && cluster.servers_by_schedulable["draining"] == 1, "\(api)")
+                #expect(cluster.workspaces_by_status["running"] == 2 && cluster.workspaces_by_status["stopped"] == 1, "\(api)")
+                #expect(cluster.observed.ncpu == 14 && cluster.observed.memory_total_mb == 24000 && cluster.observed.containers == 7 && cluster.observed.containers_running == 4, "\(api)")
+
+                // Every figure on the page, by its id, against the API's.
                 let page = try await Self.call(client, .get, "/admin/ui/cluster", cookie: session)
-                for (id, value) in [
-                    ("cluster-total-cpu", "4"), ("cluster-total-memory_mb", "\(cluster.total.memory_mb)"), ("cluster-total-workspaces", "\(cluster.total.workspaces)"),
-                    ("cluster-reserved-cpu", "0"), ("cluster-schedulable-cpu", "4"), ("cluster-servers", "2"), ("cluster-healthy", "2"),
-                ] {
-                    #expect(page.text.contains(#"id="\#(id)" data-value="\#(value)""#), "\(id)")
+                #expect(page.status == .ok)
+                var shown: [String: Double] = [:]
+                let pattern = try NSRegularExpression(pattern: #"id="(cluster-[a-z_-]+)" data-value="([^"]*)""#)
+                for match in pattern.matches(in: page.text, range: NSRange(page.text.startIndex..., in: page.text)) {
+                    let id = String(page.text[Range(match.range(at: 1), in: page.text)!])
+                    let value = String(page.text[Range(match.range(at: 2), in: page.text)!])
+                    #expect(shown[id] == nil, "\(id) appears twice")
+                    shown[id] = Double(value)
+                    #expect(shown[id] != nil, "\(id) shows \(value), not a number")
                 }
-                #expect(cluster.total.cpu == 4 && cluster.total.memory_mb == 4096)
+                let figures: [(String, FleetQueries.Cluster.Figures) -> Double] = [{ $1.cpu }, { Double($1.memory_mb) }, { Double($1.disk_gb) }, { Double($1.workspaces) }]
+                var expected: [String: Double] = [
+                    "cluster-servers": Double(cluster.servers),
+                    "cluster-healthy": Double(cluster.servers_by_status["healthy"] ?? 0),
+                    "cluster-unhealthy": Double(cluster.servers_by_status["unhealthy"] ?? 0),
+                    "cluster-offline": Double(cluster.servers_by_status["offline"] ?? 0),
+                    "cluster-cordoned": Double(cluster.servers_by_schedulable["cordoned"] ?? 0),
+                    "cluster-draining": Double(cluster.servers_by_schedulable["draining"] ?? 0),
+                    "cluster-observed-cpu": Double(cluster.observed.ncpu),
+                    "cluster-observed-memory_mb": Double(cluster.observed.memory_total_mb),
+                    "cluster-observed-disk_gb": 0,
+                    "cluster-observed-workspaces": Double(cluster.observed.containers_running),
+                ]
+                for (key, figure) in zip(["cpu", "memory_mb", "disk_gb", "workspaces"], figures) {
+                    expected["cluster-total-\(key)"] = figure(key, cluster.total)
+                    expected["cluster-reserved-\(key)"] = figure(key, cluster.reserved)
+                    expected["cluster-schedulable-\(key)"] = figure(key, cluster.schedulable_total)
+                }
+                for status in WorkspaceStatus.allCases where status != .deleted {
+                    expected["cluster-workspaces-\(status.rawValue)"] = Double(cluster.workspaces_by_status[status.rawValue] ?? 0)
+                }
+                #expect(shown == expected, "page \(shown.sorted { $0.key < $1.key }) api \(expected.sorted { $0.key < $1.key })")
             }
         }
     }
