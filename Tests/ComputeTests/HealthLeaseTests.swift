@@ -34,7 +34,8 @@ final class ScriptedProbe: ServerProbe {
                 }
             }
             let probeA = ScriptedProbe(failing: ["ws-2"]), probeB = ScriptedProbe(failing: ["ws-2"])
-            let config = { (owner: String) in ServerHealthMonitor.Configuration(interval: .seconds(5), checkTimeout: .seconds(1), policy: .init(failuresBeforeUnhealthy: 1), owner: owner) }
+            // A long interval: the lease (three intervals) cannot run out during the test.
+            let config = { (owner: String) in ServerHealthMonitor.Configuration(interval: .seconds(60), checkTimeout: .seconds(1), policy: .init(failuresBeforeUnhealthy: 1), owner: owner) }
             let a = ServerHealthMonitor(database: db, probe: probeA, configuration: config("replica-a"), logger: TestDatabase.logger)
             let b = ServerHealthMonitor(database: db, probe: probeB, configuration: config("replica-b"), logger: TestDatabase.logger)
             async let roundA: Void = a.pass()
@@ -42,9 +43,29 @@ final class ScriptedProbe: ServerProbe {
             _ = await (roundA, roundB)
             // Each server was checked exactly once, by whichever replica claimed it.
             #expect((probeA.checked + probeB.checked).sorted() == ["ws-1", "ws-2", "ws-3", "ws-4"])
-            // The replica that holds the leases keeps them; the other gets nothing while they run.
+            // Who holds which lease now: the replica that checked the server.
+            let firstA = probeA.checked.sorted(), firstB = probeB.checked.sorted()
+            func owners() async throws -> [String: String] {
+                try await db.withSystem { scope in
+                    var result: [String: String] = [:]
+                    for row in try await scope.execute("SELECT name, health_lease_owner FROM workspace_servers") {
+                        result[try row.decode("name")] = try row.decode("health_lease_owner", as: String?.self) ?? "nobody"
+                    }
+                    return result
+                }
+            }
+            var expectedOwners: [String: String] = [:]
+            for name in firstA { expectedOwners[name] = "replica-a" }
+            for name in firstB { expectedOwners[name] = "replica-b" }
+            #expect(try await owners() == expectedOwners)
+            // A while later (well within the lease), the replica that holds the leases keeps them and
+            // the other gets nothing: each checks exactly the servers it checked before.
+            try await Task.sleep(for: .milliseconds(1500))
             await b.pass()
             await a.pass()
+            #expect(Array(probeA.checked.dropFirst(firstA.count)).sorted() == firstA, "replica-a held \(firstA)")
+            #expect(Array(probeB.checked.dropFirst(firstB.count)).sorted() == firstB, "replica-b held \(firstB)")
+            #expect(try await owners() == expectedOwners)
             let holderChecks = probeA.checked.count + probeB.checked.count
             #expect(holderChecks == 8)
             let servers = try await db.withSystem { try await store.list(in: $0) }
