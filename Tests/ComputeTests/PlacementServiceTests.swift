@@ -94,17 +94,35 @@ import Testing
     @Test func quotaHoldsUnderConcurrentCreates() async throws {
         let big = Capacity(cpuMillis: 64000, memoryMB: 65536, diskGB: 100, workspaces: 100)
         try await Self.withWorld(servers: [("ws-1", big, .healthy)], quota: Quota(maxWorkspaces: 3, maxCPUMillis: 64000, maxMemoryMB: 65536)) { world in
-            let results = await withTaskGroup(of: Bool.self) { group in
+            enum Outcome { case placed, refusedAtTheLimit, refusedBelowTheLimit, failed }
+            let results = await withTaskGroup(of: Outcome.self) { group in
                 for i in 0..<50 {
                     group.addTask {
-                        do { _ = try await world.service.reserve(Self.draft(world, "q\(i)")); return true }
-                        catch PlacementError.quotaExceeded(let usage, _, let quota) { return usage.workspaces >= quota.maxWorkspaces ? false : true }
-                        catch { Issue.record("unexpected \(error)"); return false }
+                        do {
+                            _ = try await world.service.reserve(Self.draft(world, "q\(i)"))
+                            return .placed
+                        } catch PlacementError.quotaExceeded(let usage, _, let quota) {
+                            // Only a tenant that already holds its maximum may be refused; CPU and memory
+                            // are far from their limits here.
+                            guard usage.workspaces >= quota.maxWorkspaces else {
+                                Issue.record("refused with \(usage.workspaces) of \(quota.maxWorkspaces) workspaces in use")
+                                return .refusedBelowTheLimit
+                            }
+                            return .refusedAtTheLimit
+                        } catch {
+                            Issue.record("unexpected \(error)")
+                            return .failed
+                        }
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(results.filter { $0 }.count == 3)
+            #expect(results.filter { $0 == .placed }.count == 3)
+            #expect(results.filter { $0 == .refusedAtTheLimit }.count == 47)
+            let live = try await world.db.withSystem {
+                try await $0.first("SELECT count(*) AS n FROM workspaces WHERE tenant_id = \(world.tenant) AND status <> 'deleted'")!.decode("n", as: Int.self)
+            }
+            #expect(live == 3, "the database holds \(live) workspaces for a quota of 3")
         }
     }
 
