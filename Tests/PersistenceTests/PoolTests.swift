@@ -94,7 +94,7 @@ import Testing
         defer { cluster.destroy() }
         try cluster.start()
         let db = Database(
-            configuration: .init(connectionString: cluster.appURL, poolSize: 2, acquireTimeout: .seconds(3), connectTimeoutSeconds: 2),
+            configuration: .init(connectionString: try cluster.appURL, poolSize: 2, acquireTimeout: .seconds(3), connectTimeoutSeconds: 2),
             logger: TestDatabase.logger
         )
         #expect(try await db.withConnection { try await $0.first("SELECT 1 AS one")!.decode("one", as: Int.self) } == 1)
@@ -106,7 +106,9 @@ import Testing
             Issue.record("query succeeded with PostgreSQL stopped")
         } catch let error as PostgresError {
             #expect(error.code == .unavailable, "\(error)")
-            #expect(!error.description.contains(cluster.appPassword))
+            let password = try cluster.appPassword
+            #expect(!error.description.contains(password))
+            #expect(!error.debugDescription.contains(password))
         }
         #expect(ContinuousClock.now - start < .seconds(5), "a query against a stopped server hung")
 
@@ -139,17 +141,33 @@ struct PrivateCluster {
     var environment: [String: String] { ["BERTH_PG_DIR": directory.path, "BERTH_PG_PORT": String(port)] }
     var script: String { TestEnvironment.repositoryRoot.appendingPathComponent("scripts/postgres.sh").path }
 
-    /// A variable from the script's `env` output.
-    func exported(_ name: String) -> String {
-        let env = (try? TestEnvironment.run(["bash", script, "env"], environment: environment)) ?? ""
+    /// A variable from the script's `env` output; throws when the script fails or does not print
+    /// it, so that no check can run against a placeholder.
+    func exported(_ name: String) throws -> String {
+        let env = try TestEnvironment.run(["bash", script, "env"], environment: environment)
         for line in env.split(separator: "\n") where line.hasPrefix("export \(name)=") {
-            return String(line.dropFirst("export \(name)=".count))
+            let value = String(line.dropFirst("export \(name)=".count))
+            guard !value.isEmpty else { throw TestEnvironment.Missing(description: "scripts/postgres.sh env printed an empty \(name)") }
+            return value
         }
-        return "unset-\(name)"
+        throw TestEnvironment.Missing(description: "scripts/postgres.sh env printed no \(name): \(env.count) characters")
     }
 
-    var appURL: String { exported("BERTH_DATABASE_URL") }
-    var appPassword: String { exported("BERTH_TEST_PG_APP_PASSWORD") }
+    var appURL: String { get throws { try exported("BERTH_DATABASE_URL") } }
+
+    /// The login role's password, as the script exports it and as the URL the pool uses carries
+    /// it: they must agree and be a real secret.
+    var appPassword: String {
+        get throws {
+            let exported = try exported("BERTH_TEST_PG_APP_PASSWORD")
+            let url = try appURL
+            guard let inURL = URLComponents(string: url)?.password, inURL == exported else {
+                throw TestEnvironment.Missing(description: "BERTH_TEST_PG_APP_PASSWORD is not the password of BERTH_DATABASE_URL")
+            }
+            guard exported.count >= 16 else { throw TestEnvironment.Missing(description: "the app password has only \(exported.count) characters") }
+            return exported
+        }
+    }
 
     func start() throws {
         try TestEnvironment.run(["bash", script, "start"], environment: environment)
