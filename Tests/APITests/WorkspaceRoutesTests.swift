@@ -106,15 +106,56 @@ import Testing
                     try await client.execute(uri: "/v1/workspaces/\(id)", method: .get, headers: Self.headers(key)) { $0.status }
                 }
                 let random = UUID().uuidString.lowercased()
-                // Every endpoint with B's id and a random id: 404, and B's workspace untouched.
+                // Everything a foreign request could change, read from the database and the engine
+                // directly: B's row, its events and usage intervals, every audit row of every tenant,
+                // the server's reservations, and B's container as Docker describes it (state, start
+                // time, restarts, CPU and memory limits).
+                struct Footprint: Equatable {
+                    let row: String
+                    let events: [String]
+                    let intervals: [String]
+                    let audit: [String]
+                    let server: String
+                    let container: ContainerDetails
+                }
+                let engine = DockerClient(endpoint: try Self.engine())
+                let theirContainer = try #require(theirs.container_id)
+                let id = try #require(WorkspaceID(theirs.id))
+                func footprint() async throws -> Footprint {
+                    let rows = try await setup.db.withSystem { scope in
+                        func json(_ query: PostgresQuery) async throws -> [String] {
+                            try await scope.execute(query).map { try $0.decode("j", as: String.self) }
+                        }
+                        return (
+                            try await json("SELECT row_to_json(w)::text AS j FROM workspaces w WHERE id = \(id)"),
+                            try await json("SELECT row_to_json(e)::text AS j FROM workspace_events e WHERE workspace_id = \(id) ORDER BY id"),
+                            try await json("SELECT row_to_json(u)::text AS j FROM usage_intervals u WHERE workspace_id = \(id) ORDER BY id"),
+                            try await json("SELECT row_to_json(a)::text AS j FROM audit_events a ORDER BY id"),
+                            try await json("SELECT row_to_json(s)::text AS j FROM (SELECT name, current_cpu_used, current_memory_used_mb, current_disk_used_gb, current_workspaces FROM workspace_servers ORDER BY name) s")
+                        )
+                    }
+                    return Footprint(row: rows.0.joined(), events: rows.1, intervals: rows.2, audit: rows.3, server: rows.4.joined(separator: ","),
+                                     container: try await engine.inspectContainer(theirContainer))
+                }
+                let before = try await footprint()
+                #expect(before.container.state.running && before.container.hostConfig.nanoCPUs == 250_000_000 && before.container.hostConfig.memory == 64 << 20)
+                #expect(!before.intervals.isEmpty && !before.events.isEmpty && before.row.contains(#""status":"running""#))
+                // Every endpoint with B's id and a random id: 404, and nothing at all changed.
                 for (method, suffix) in [(HTTPRequest.Method.get, ""), (.post, "/stop"), (.post, "/start"), (.post, "/restart"), (.post, "/resize"), (.get, "/health"), (.post, "/activity"), (.delete, "")] {
                     for id in [theirs.id, random, "not-a-uuid"] {
-                        let body = suffix == "/resize" ? Self.body(#"{"resources":{"cpu":0.5,"memory_mb":64}}"#) : nil
+                        let body = suffix == "/resize" ? Self.body(#"{"resources":{"cpu":0.5,"memory_mb":128}}"#) : nil
                         try await client.execute(uri: "/v1/workspaces/\(id)\(suffix)", method: method, headers: Self.headers(setup.keyA), body: body) { response in
                             #expect(response.status == .notFound, "\(method) \(suffix) on a foreign id")
                             #expect(String(buffer: response.body).contains("\"not_found\""))
                         }
                     }
+                    let after = try await footprint()
+                    #expect(after.row == before.row, "\(method) \(suffix) changed B's row: \(after.row)")
+                    #expect(after.events == before.events, "\(method) \(suffix) wrote B's events: \(after.events)")
+                    #expect(after.intervals == before.intervals, "\(method) \(suffix) changed B's usage: \(after.intervals)")
+                    #expect(after.audit == before.audit, "\(method) \(suffix) wrote audit rows: \(after.audit.dropFirst(before.audit.count))")
+                    #expect(after.server == before.server, "\(method) \(suffix) changed the reservations: \(after.server)")
+                    #expect(after.container == before.container, "\(method) \(suffix) changed B's container: \(after.container)")
                     let theirsNow = try await client.execute(uri: "/v1/workspaces/\(theirs.id)", method: .get, headers: Self.headers(setup.keyB)) { response in
                         try JSONDecoder().decode(View.self, from: Data(String(buffer: response.body).utf8))
                     }
