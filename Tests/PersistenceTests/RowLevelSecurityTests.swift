@@ -60,14 +60,37 @@ import Testing
                 }
             }
 
-            // A cannot write B's rows: inserts are refused by WITH CHECK, updates and deletes find nothing.
+            // A cannot write B's rows, its tenant row included: inserts are refused (by WITH CHECK, or
+            // for lack of the privilege), updates and deletes find nothing, and an update without a
+            // WHERE clause (which PostgreSQL checks against the UPDATE policies alone) leaves B's rows
+            // as they were.
             let bWorkspace = try await db.withSystem { scope in
                 try await scope.first("SELECT id FROM workspaces WHERE tenant_id = \(b)")!.decode("id", as: WorkspaceID.self)
             }
-            for (table, column) in Self.tenantTables where table != "tenants" {
+            func rowsOfB() async throws -> [String: [String]] {
+                try await db.withSystem { scope in
+                    var result: [String: [String]] = [:]
+                    for (table, column) in Self.tenantTables {
+                        result[table] = try await scope.execute(PostgresQuery(
+                            unsafeSQL: "SELECT row_to_json(t)::text AS j FROM \(table) t WHERE \(column) = $1 ORDER BY 1", binds: [b.description]
+                        )).map { try $0.decode("j", as: String.self) }
+                    }
+                    return result
+                }
+            }
+            let before = try await rowsOfB()
+            // What an update changes, per table (for api_keys, the one column a tenant may update).
+            let changes = [
+                "tenants": "status = 'suspended', max_workspaces = 1000", "api_keys": "last_used_at = now()", "workspaces": "name = 'stolen'",
+                "workspace_events": "reason = 'forged'", "usage_intervals": "ended_at = now()", "idempotency_keys": "request_hash = 'forged'",
+                "audit_events": "action = 'forged'",
+            ]
+            for (table, column) in Self.tenantTables {
                 await #expect(throws: PostgresError.self, "insert into \(table) for tenant B") {
                     try await db.withTenant(a) { scope in
                         switch table {
+                        case "tenants":
+                            try await scope.execute("INSERT INTO tenants (id, name) VALUES (\(TenantID.random()), 'sneaky')")
                         case "api_keys":
                             try await scope.execute("INSERT INTO api_keys (tenant_id, prefix, key_hash) VALUES (\(b), 'ffffffffffffffff', \(PostgresBytes([UInt8](repeating: 1, count: 32))))")
                         case "workspaces":
@@ -85,10 +108,12 @@ import Testing
                         }
                     }
                 }
-                let setClause = table == "api_keys" ? "last_used_at = now()" : "\(column) = \(column)"
-                let updated = try await Self.affectedOrRefused(db, a, "UPDATE \(table) SET \(setClause) WHERE \(column) = $1", b)
-                let deleted = try await Self.affectedOrRefused(db, a, "DELETE FROM \(table) WHERE \(column) = $1", b)
+                let setClause = try #require(changes[table], "no update written for \(table)")
+                let updated = try await Self.affectedOrRefused(db, a, "UPDATE \(table) SET \(setClause) WHERE \(column) = $1", [b.description])
+                let deleted = try await Self.affectedOrRefused(db, a, "DELETE FROM \(table) WHERE \(column) = $1", [b.description])
                 #expect(updated == 0 && deleted == 0, "\(table): tenant A touched B's rows")
+                _ = try await Self.affectedOrRefused(db, a, "UPDATE \(table) SET \(setClause)", [])
+                #expect(try await rowsOfB()[table] == before[table], "\(table): an update as tenant A changed B's rows")
             }
             // Moving one of A's own rows over to B is refused too.
             await #expect(throws: PostgresError.self) {
@@ -96,21 +121,20 @@ import Testing
                     try await scope.execute("UPDATE workspaces SET tenant_id = \(b)")
                 }
             }
-            // B's rows are all still there.
-            try await db.withSystem { scope in
-                for (table, column) in Self.tenantTables {
-                    let n = try await scope.first(PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM \(table) WHERE \(column) = $1", binds: [b.description]))!.decode("n", as: Int.self)
-                    #expect(n == 1, "\(table) lost tenant B's row")
-                }
+            // B's rows are all still there, exactly as they were.
+            let after = try await rowsOfB()
+            for (table, _) in Self.tenantTables {
+                #expect(after[table]?.count == 1, "\(table) lost tenant B's row")
+                #expect(after[table] == before[table], "\(table): B's row changed")
             }
         }
     }
 
     /// Rows a statement touched as tenant `tenant`, or 0 when PostgreSQL refused it outright.
-    static func affectedOrRefused(_ db: Database, _ tenant: TenantID, _ sql: String, _ other: TenantID) async throws -> Int {
+    static func affectedOrRefused(_ db: Database, _ tenant: TenantID, _ sql: String, _ binds: [String]) async throws -> Int {
         do {
             return try await db.withTenant(tenant) { scope in
-                try await scope.execute(PostgresQuery(unsafeSQL: sql, binds: [other.description])).affectedRows
+                try await scope.execute(PostgresQuery(unsafeSQL: sql, binds: binds)).affectedRows
             }
         } catch let error as PostgresError where error.code == .insufficientPrivilege {
             return 0
