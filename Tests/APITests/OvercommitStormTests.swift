@@ -44,16 +44,22 @@ import Testing
                     body: body.map { Data($0.utf8) }, timeout: .seconds(120)
                 ))
             }
-            // Both replicas up, both servers healthy.
-            let ready = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < ready {
-                let up = await withTaskGroup(of: Bool.self) { group in
-                    for port in ports { group.addTask { (try? await call(port, .get, "/health").status) == 200 } }
-                    return await group.reduce(true) { $0 && $1 }
+            // Both replicas up, both servers healthy, or the test fails saying which was not.
+            try await TestEnvironment.waitUntilReady(within: .seconds(30), logs: ports.indices.map { "\(logs)-\($0).log" }) {
+                var missing: [String] = []
+                for port in ports {
+                    do {
+                        let status = try await call(port, .get, "/health").status
+                        if status != 200 { missing.append("the replica on port \(port) answered /health with \(status)") }
+                    } catch {
+                        missing.append("the replica on port \(port) did not answer /health (\(error))")
+                    }
                 }
-                let healthy = try await db.withSystem { try await $0.first("SELECT count(*) AS n FROM workspace_servers WHERE status = 'healthy'")!.decode("n", as: Int.self) }
-                if up && healthy == 2 { break }
-                try await Task.sleep(for: .milliseconds(100))
+                let servers = try await db.withSystem { scope in
+                    try await scope.execute("SELECT name, status FROM workspace_servers ORDER BY name").map { "\(try $0.decode("name", as: String.self)) \(try $0.decode("status", as: String.self))" }
+                }
+                if servers != ["storm-1 healthy", "storm-2 healthy"] { missing.append("servers: \(servers)") }
+                return missing.isEmpty ? nil : missing.joined(separator: "; ")
             }
 
             struct Outcome: Sendable { let status: Int; let body: String }

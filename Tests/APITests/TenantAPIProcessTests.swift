@@ -41,11 +41,20 @@ import Testing
             ], logPath: logPath)
             let served = Served(testDB: testDB, db: db, process: SpawnedProcess(pid: pid), port: port, logPath: logPath, key: material.secret, tenant: tenant)
             do {
-                let deadline = ContinuousClock.now + .seconds(30)
-                while ContinuousClock.now < deadline {
-                    let healthy = try await db.withSystem { try await $0.first("SELECT count(*) AS n FROM workspace_servers WHERE status = 'healthy'")!.decode("n", as: Int.self) }
-                    if healthy == 1, (try? await call(served, .get, "/health"))?.status == 200 { break }
-                    try await Task.sleep(for: .milliseconds(100))
+                // The service answers and its server is healthy, or the test fails saying which was not.
+                try await TestEnvironment.waitUntilReady(within: .seconds(30), logs: [logPath]) {
+                    var missing: [String] = []
+                    do {
+                        let status = try await call(served, .get, "/health").status
+                        if status != 200 { missing.append("/health answered \(status)") }
+                    } catch {
+                        missing.append("/health did not answer (\(error))")
+                    }
+                    let servers = try await db.withSystem { scope in
+                        try await scope.execute("SELECT name, status FROM workspace_servers ORDER BY name").map { "\(try $0.decode("name", as: String.self)) \(try $0.decode("status", as: String.self))" }
+                    }
+                    if servers != ["proc-1 healthy"] { missing.append("servers: \(servers)") }
+                    return missing.isEmpty ? nil : missing.joined(separator: "; ")
                 }
                 let result = try await body(served)
                 served.process.terminate()

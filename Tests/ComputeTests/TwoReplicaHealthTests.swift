@@ -41,11 +41,10 @@ import Testing
                 }
             }
             // Both replicas registered the same two servers (upsert by name) and they turn healthy.
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
+            try await TestEnvironment.waitUntilReady(within: .seconds(20), logs: ["\(logs)-1.log", "\(logs)-2.log"]) {
                 let now = try await owners()
-                if now.count == 2, now.values.allSatisfy({ $0.status == "healthy" }) { break }
-                try await Task.sleep(for: .milliseconds(100))
+                if now.count == 2, now.values.allSatisfy({ $0.status == "healthy" }) { return nil }
+                return "servers: \(now.map { "\($0.key) \($0.value.status) owned by \($0.value.owner ?? "nobody")" }.sorted())"
             }
             let before = try await owners()
             #expect(before.count == 2)

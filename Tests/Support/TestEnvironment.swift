@@ -82,6 +82,33 @@ public enum TestEnvironment {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A set-up that did not become ready in time.
+    public struct NotReady: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Polls `check` until it answers nil (ready), at least once and for at most `limit`; then throws
+    /// `NotReady` with its last answer (what was still not ready) and the end of each of `logs`.
+    /// A set-up must never fall through into the test as if it were ready.
+    public static func waitUntilReady(
+        within limit: Duration, every interval: Duration = .milliseconds(100), logs: [String] = [],
+        _ check: () async throws -> String?
+    ) async throws {
+        let deadline = ContinuousClock.now + limit
+        var missing = try await check()
+        while missing != nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: interval)
+            missing = try await check()
+        }
+        guard let missing else { return }
+        var text = "not ready after \(limit): \(missing)"
+        for path in logs {
+            let log = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no log)"
+            text += "\n--- the end of \(path):\n" + log.split(separator: "\n", omittingEmptySubsequences: false).suffix(20).joined(separator: "\n")
+        }
+        throw NotReady(description: text)
+    }
+
     /// Sends SIGTERM and reaps the process, waiting up to `timeout`, then SIGKILL. Returns the exit
     /// code when the process exited by itself, nil when it died of a signal or had to be killed.
     @discardableResult
