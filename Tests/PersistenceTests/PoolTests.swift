@@ -177,7 +177,9 @@ struct PrivateCluster {
 
     init() throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("berth-pg-\(UUID().uuidString.prefix(8))")
-        port = Int.random(in: 56_000..<60_000)
+        // A port the kernel says is free: 56000-59999 lies in its ephemeral range (32768-60999),
+        // where outgoing connections take their ports.
+        port = try TestEnvironment.freePort()
     }
 
     var environment: [String: String] { ["BERTH_PG_DIR": directory.path, "BERTH_PG_PORT": String(port)] }
