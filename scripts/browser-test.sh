@@ -22,10 +22,11 @@ eval "$(scripts/postgres.sh env)"
 eval "$(scripts/fleet.sh env)"
 bin=$(swift build --show-bin-path)/berth
 [ -x "$bin" ] || die "$bin is not built"
-[ -n "${BERTH_TEST_DOCKER_SPARE:-}" ] || die "BERTH_TEST_DOCKER_SPARE is not set (scripts/fleet.sh env)"
+# The browser test's own engine: the health-monitor test kills and restarts ws-spare-1.
+[ -n "${BERTH_TEST_DOCKER_PANEL:-}" ] || die "BERTH_TEST_DOCKER_PANEL is not set (scripts/fleet.sh env)"
 
 # A database of its own, migrated; the fleet's usual servers are registered at start, and the
-# spare engine is left for the test to add through the panel.
+# panel's own engine (ws-panel-1) is left for the test to add through the panel.
 db=berth_browser
 admin=${BERTH_TEST_PG_SUPERUSER_URL}
 PGOPTIONS='-c client_min_messages=warning' psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER berth_owner"
@@ -54,7 +55,7 @@ done
 
 status=0
 # The token reaches the test through its environment, never a command line.
-BERTH_PANEL_URL=http://127.0.0.1:$port BERTH_PANEL_TOKEN=$token BERTH_PANEL_SERVER=$BERTH_TEST_DOCKER_SPARE \
+BERTH_PANEL_URL=http://127.0.0.1:$port BERTH_PANEL_TOKEN=$token BERTH_PANEL_SERVER=$BERTH_TEST_DOCKER_PANEL \
     BERTH_PANEL_ARTIFACTS=test-artifacts/panel SE_OFFLINE=true \
     "$venv/bin/python" Tests/browser/panel_test.py || status=$?
 if grep -q "$token" "$log"; then echo "browser-test.sh: the admin token appears in the service log" >&2; status=1; fi

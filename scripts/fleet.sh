@@ -31,11 +31,13 @@ start_timeout=60
 stop_timeout=30
 
 # name port mode: plain (HTTP), tls (mutual TLS), badcert (a server certificate not valid for 127.0.0.1).
-# ws-spare-1 belongs to the health-monitor test, which kills and restarts it.
+# ws-spare-1 belongs to the health-monitor test, which kills and restarts it; ws-panel-1 to the
+# browser test, which adds it through the panel: each has its own, so neither can see the other's.
 daemons=(
     "ws-local-1 $((base_port + 1)) plain"
     "ws-local-2 $((base_port + 2)) plain"
     "ws-spare-1 $((base_port + 3)) plain"
+    "ws-panel-1 $((base_port + 4)) plain"
     "ws-tls-1 $((base_port + 11)) tls"
     "ws-badcert-1 $((base_port + 12)) badcert"
 )
@@ -552,6 +554,7 @@ export BERTH_FLEET_DIR=$state
 export BERTH_TEST_DOCKER_PLAIN_1=127.0.0.1:$(port_of ws-local-1)
 export BERTH_TEST_DOCKER_PLAIN_2=127.0.0.1:$(port_of ws-local-2)
 export BERTH_TEST_DOCKER_SPARE=ws-spare-1=127.0.0.1:$(port_of ws-spare-1)
+export BERTH_TEST_DOCKER_PANEL=ws-panel-1=127.0.0.1:$(port_of ws-panel-1)
 export BERTH_TEST_DOCKER_TLS=127.0.0.1:$(port_of ws-tls-1)
 export BERTH_TEST_DOCKER_BADCERT=127.0.0.1:$(port_of ws-badcert-1)
 export BERTH_TEST_DOCKER_CERTS=$certs
