@@ -19,6 +19,8 @@ import Testing
         let keyA: String
         let keyB: String
         let revoked: String
+        /// The id of `keyA`'s row: what audit rows name as the actor.
+        let keyAID: APIKeyID
     }
 
     /// Runs `body` on a fresh database with its fixtures; the database is dropped afterwards, whatever happens.
@@ -42,14 +44,14 @@ import Testing
                 }
                 return (material.secret, record.id)
             }
-            let (a, _) = try await key("tenant-a")
+            let (a, aID) = try await key("tenant-a")
             let (b, _) = try await key("tenant-b")
             let (revoked, revokedID) = try await key("tenant-a")
             try await db.withSystem { scope in
                 let tenant = try await TenantStore().get(named: "tenant-a", in: scope)!.id
                 _ = try await APIKeyStore().revoke(revokedID, tenantID: tenant, in: scope)
             }
-            return try await body(Setup(testDB: testDB, db: db, keyA: a, keyB: b, revoked: revoked))
+            return try await body(Setup(testDB: testDB, db: db, keyA: a, keyB: b, revoked: revoked, keyAID: aID))
         }
     }
 
