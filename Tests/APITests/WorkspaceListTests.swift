@@ -11,7 +11,7 @@ import Secrets
 import Testing
 
 /// `GET /v1/workspaces`: keyset pagination and the `status=` and `label=` filters against a list
-/// computed here from the rows the test wrote.
+/// computed here from the rows the test wrote, and `last_used_at` of the key that asks.
 @Suite struct WorkspaceListTests {
     typealias Setup = WorkspaceRoutesTests.Setup
 
@@ -142,6 +142,41 @@ import Testing
                     let (status, _, text) = try await Self.get(client, query, key: setup.keyA)
                     #expect(status == .badRequest && text.contains("validation_failed") && text.contains(#""field":"\#(field)""#), "\(query): \(text)")
                 }
+            }
+        }
+    }
+
+    @Test func lastUsedAtIsWrittenAtMostOnceAMinute() async throws {
+        try await WorkspaceRoutesTests.withSetup { setup in
+            @Sendable func lastUsed() async throws -> Date? {
+                try await setup.db.withSystem { try await $0.first("SELECT last_used_at FROM api_keys WHERE id = \(setup.keyAID)")!.decode("last_used_at", as: Date?.self) }
+            }
+            #expect(try await lastUsed() == nil)
+            try await WorkspaceRoutesTests.app(setup).test(.router) { client in
+                func use() async throws { #expect(try await Self.get(client, "", key: setup.keyA).0 == .ok) }
+                // The first use writes it.
+                let before = try await setup.db.withSystem { try await $0.first("SELECT now() AS t")!.decode("t", as: Date.self) }
+                try await use()
+                let first = try #require(try await lastUsed())
+                #expect(first >= before)
+                // Further uses within the minute leave it alone.
+                for _ in 0..<5 { try await use() }
+                #expect(try await lastUsed() == first)
+                try await setup.db.withSystem { try await $0.execute("UPDATE api_keys SET last_used_at = now() - interval '50 seconds' WHERE id = \(setup.keyAID)") }
+                let fiftySecondsAgo = try await lastUsed()
+                try await use()
+                #expect(try await lastUsed() == fiftySecondsAgo, "written again within a minute")
+                // A minute later, the next use writes it again.
+                try await setup.db.withSystem { try await $0.execute("UPDATE api_keys SET last_used_at = now() - interval '61 seconds' WHERE id = \(setup.keyAID)") }
+                let minuteAgo = try #require(try await lastUsed())
+                let now = try await setup.db.withSystem { try await $0.first("SELECT now() AS t")!.decode("t", as: Date.self) }
+                try await use()
+                let again = try #require(try await lastUsed())
+                #expect(again > minuteAgo && again >= now, "not written again after a minute")
+                // A refused request (a wrong secret with the right prefix) writes nothing.
+                try await setup.db.withSystem { try await $0.execute("UPDATE api_keys SET last_used_at = NULL WHERE id = \(setup.keyAID)") }
+                #expect(try await Self.get(client, "", key: setup.keyA + "x").0 == .unauthorized)
+                #expect(try await lastUsed() == nil)
             }
         }
     }
