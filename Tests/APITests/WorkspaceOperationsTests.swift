@@ -186,6 +186,15 @@ import Testing
                 let touched = try await setup.db.withSystem { try await $0.first("SELECT last_activity_at IS NOT NULL AS t FROM workspaces WHERE name = 'watched'")!.decode("t", as: Bool.self) }
                 #expect(touched)
 
+                // Stop, start, restart and resize, each an audited mutation; a refused one is not.
+                for (suffix, body, expected) in [
+                    ("/stop", nil, HTTPResponse.Status.ok), ("/start", nil, .ok), ("/start", nil, .conflict), ("/restart", nil, .ok),
+                    ("/resize", #"{"resources":{"cpu":0.5,"memory_mb":96}}"#, .ok), ("/resize", #"{"resources":{"cpu":99,"memory_mb":96}}"#, .badRequest),
+                ] as [(String, String?, HTTPResponse.Status)] {
+                    try await client.execute(uri: "/v1/workspaces/\(created.id)\(suffix)", method: .post, headers: headers, body: body.map { WorkspaceRoutesTests.body($0) }) {
+                        #expect($0.status == expected, "\(suffix): \(String(buffer: $0.body))")
+                    }
+                }
                 try await client.execute(uri: "/v1/workspaces/\(created.id)/stop", method: .post, headers: headers) { #expect($0.status == .ok) }
                 let stopped = try await client.execute(uri: "/v1/workspaces/\(created.id)/health", method: .get, headers: headers) { try Self.decode(Health.self, $0.body) }
                 #expect(!stopped.healthy && stopped.status == "stopped" && stopped.container?.running == false && stopped.problem != nil)
@@ -207,8 +216,15 @@ import Testing
                          try $0.decode("target_id", as: String?.self), try $0.decode("details", as: String.self))
                     }
                 }
-                #expect(rows.map(\.0) == ["workspace.create", "workspace.stop", "workspace.delete"], "\(rows.map(\.0))")
+                #expect(rows.map(\.0) == [
+                    "workspace.create", "workspace.stop", "workspace.start", "workspace.restart", "workspace.resize", "workspace.stop", "workspace.delete",
+                ], "\(rows.map(\.0))")
                 #expect(rows.allSatisfy { $0.1 == "tenant" && $0.2 != nil && $0.3 == created.id })
+                // The actor is the key's id (not the key), and a resize says from what to what.
+                #expect(rows.allSatisfy { $0.2 == setup.keyAID.description }, "\(rows.map(\.2))")
+                let resize = try #require(rows.first { $0.0 == "workspace.resize" })
+                let details = try #require(try JSONSerialization.jsonObject(with: Data(resize.4.utf8)) as? [String: String])
+                #expect(details["cpu"] == "0.5" && details["memory_mb"] == "96" && details["from_cpu"] == "0.25" && details["from_memory_mb"] == "64", "\(details)")
                 #expect(rows.allSatisfy { !$0.4.contains(setup.keyA) && !$0.2!.contains(String(setup.keyA.suffix(20))) })
                 // Tenant B sees none of A's audit rows through its own scope.
                 let tenantB = try await setup.db.withSystem { try await TenantStore().get(named: "tenant-b", in: $0)!.id }
