@@ -137,6 +137,25 @@ public final class SpawnedProcess: Sendable {
 
     public init(pid: pid_t) { self.pid = pid }
 
+    /// Waits up to `limit` for the process to exit by itself and returns its exit code (128 + the
+    /// signal when a signal ended it), or nil when it is still running.
+    public func exitCode(within limit: Duration) -> Int32? {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            let reaped: Int32?? = outcome.withLock { known in
+                if let known { return .some(known) }
+                var status: Int32 = 0
+                guard waitpid(pid, &status, WNOHANG) == pid else { return .none }
+                let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                known = .some(code)
+                return .some(code)
+            }
+            if let reaped { return reaped }
+            usleep(20_000)
+        }
+        return nil
+    }
+
     /// `TestEnvironment.terminate` the first time; the same answer afterwards.
     @discardableResult
     public func terminate(timeout: Duration = .seconds(10)) -> Int32? {

@@ -1,0 +1,89 @@
+import BerthTestSupport
+import Compute
+import Domain
+import Foundation
+import Persistence
+import Secrets
+import Testing
+
+/// `berth serve`'s configuration as a real process reads it: secrets from `<VAR>_FILE`, flags over
+/// the environment, `--pool-size`, and the admin token's minimum length.
+@Suite struct ServeConfigurationTests {
+    static let binary = TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug/berth").path
+
+    /// Every setting the test process inherited (the suite's own database, the fleet's servers) is
+    /// cleared, so a serve sees only what a test gives it.
+    static func spawn(_ arguments: [String], _ environment: [String: String], log: String) throws -> SpawnedProcess {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw TestEnvironment.Missing(description: "\(binary) is not built: run `swift build` (make test does)")
+        }
+        var cleared: [String: String] = ["BERTH_SQL_DIR": TestEnvironment.repositoryRoot.appendingPathComponent("sql").path]
+        for name in ["BERTH_DATABASE_URL", "BERTH_ADMIN_TOKEN", "BERTH_HTTP_ADDRESS", "BERTH_HEALTH_INTERVAL", "BERTH_WORKSPACE_SERVERS"] {
+            cleared[name] = ""
+            cleared[name + "_FILE"] = ""
+        }
+        let pid = try TestEnvironment.spawn([binary, "serve"] + arguments, environment: cleared.merging(environment) { $1 }, logPath: log)
+        return SpawnedProcess(pid: pid)
+    }
+
+    static func call(_ port: Int, _ path: String, bearer: String? = nil, timeout: Duration = .seconds(10)) async throws -> CurlResponse {
+        try await CurlEngine.shared.perform(CurlRequest(
+            method: .get, url: "http://127.0.0.1:\(port)\(path)",
+            headers: bearer.map { [("Authorization", "Bearer \($0)")] } ?? [], timeout: timeout
+        ))
+    }
+
+    /// Until the service answers /health on `port`.
+    static func waitForService(_ process: SpawnedProcess, port: Int, log: String) async throws {
+        try await TestEnvironment.waitUntilReady(within: .seconds(30), logs: [log]) {
+            if let code = process.exitCode(within: .zero) { return "berth serve exited with \(code)" }
+            do {
+                let status = try await call(port, "/health").status
+                return status == 200 ? nil : "/health answered \(status)"
+            } catch {
+                return "/health did not answer on port \(port) (\(error))"
+            }
+        }
+    }
+
+    static func temporaryFile(_ contents: String) throws -> String {
+        let path = NSTemporaryDirectory() + "berth-config-\(UUID().uuidString.prefix(8))"
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func serverJSON(_ name: String) throws -> String {
+        let parts = try TestEnvironment.require("BERTH_TEST_DOCKER_PLAIN_1").split(separator: ":")
+        return #"[{"name":"\#(name)","host":"\#(parts[0])","docker_port":\#(parts[1])}]"#
+    }
+
+    static func serverNames(_ db: Database) async throws -> [String] {
+        try await db.withSystem { try await $0.execute("SELECT name FROM workspace_servers ORDER BY name").map { try $0.decode("name", as: String.self) } }
+    }
+
+    @Test func anAdminTokenShorterThan16CharactersIsRefusedAtStart() async throws {
+        try await withTestDatabase { testDB in
+            let log = NSTemporaryDirectory() + "berth-config-\(UUID().uuidString.prefix(8)).log"
+            let short = "fifteen-chars-x"
+            #expect(short.count == 15)
+            let refused = try Self.spawn(["--address", "127.0.0.1:\(try TestEnvironment.freePort())"],
+                                         ["BERTH_DATABASE_URL": testDB.appURL, "BERTH_ADMIN_TOKEN": short], log: log)
+            let code = refused.exitCode(within: .seconds(30))
+            if code == nil { refused.terminate() }
+            #expect(code == 1, "berth serve with a 15-character token: \(code.map(String.init) ?? "still running")")
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(text.contains("BERTH_ADMIN_TOKEN must be at least 16 characters"), "\(text)")
+            #expect(!text.contains(short), "the refused token appears in the output")
+
+            // Sixteen characters are enough: the admin API opens with them.
+            let sixteen = "sixteen-chars-xy"
+            #expect(sixteen.count == 16)
+            let port = try TestEnvironment.freePort()
+            let served = try Self.spawn(["--address", "127.0.0.1:\(port)"], ["BERTH_DATABASE_URL": testDB.appURL, "BERTH_ADMIN_TOKEN": sixteen], log: log)
+            defer { served.terminate() }
+            try await Self.waitForService(served, port: port, log: log)
+            #expect(try await Self.call(port, "/admin/cluster", bearer: sixteen).status == 200)
+            #expect(try await Self.call(port, "/admin/cluster", bearer: short).status == 401)
+        }
+    }
+}
