@@ -86,4 +86,39 @@ import Testing
             #expect(try await Self.call(port, "/admin/cluster", bearer: short).status == 401)
         }
     }
+
+    @Test func secretsAndSettingsComeFromTheFilesNamedByVarFile() async throws {
+        try await withTestDatabase { testDB, db in
+            let log = NSTemporaryDirectory() + "berth-config-\(UUID().uuidString.prefix(8)).log"
+            let token = "from-a-file-" + Digest.hex(SecureRandom.bytes(8))
+            // As secrets are usually mounted: the value and a final newline.
+            let files = [
+                "BERTH_DATABASE_URL_FILE": try Self.temporaryFile(testDB.appURL + "\n"),
+                "BERTH_ADMIN_TOKEN_FILE": try Self.temporaryFile(token + "\n"),
+                "BERTH_WORKSPACE_SERVERS_FILE": try Self.temporaryFile(try Self.serverJSON("ws-from-file")),
+            ]
+            defer { for path in files.values { try? FileManager.default.removeItem(atPath: path) } }
+            let port = try TestEnvironment.freePort()
+            let served = try Self.spawn(["--address", "127.0.0.1:\(port)"], files, log: log)
+            defer { served.terminate() }
+            try await Self.waitForService(served, port: port, log: log)
+            // The database named by the file is the one in use: the servers from the file are in it.
+            #expect(try await Self.call(port, "/ready").status == 200)
+            #expect(try await Self.serverNames(db) == ["ws-from-file"])
+            // The token from the file, without its newline, opens the admin API.
+            #expect(try await Self.call(port, "/admin/cluster", bearer: token).status == 200)
+            #expect(try await Self.call(port, "/admin/cluster", bearer: token + "\n").status != 200)
+            #expect(served.terminate() == 0)
+            #expect(!((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(token), "the token appears in the log")
+
+            // A file that cannot be read is refused at start, naming the variable.
+            let missing = try Self.spawn(["--address", "127.0.0.1:\(try TestEnvironment.freePort())"],
+                                         ["BERTH_DATABASE_URL": testDB.appURL, "BERTH_ADMIN_TOKEN_FILE": "/nonexistent/berth-token"], log: log)
+            let code = missing.exitCode(within: .seconds(30))
+            if code == nil { missing.terminate() }
+            #expect(code == 1)
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(text.contains("BERTH_ADMIN_TOKEN_FILE names /nonexistent/berth-token, which cannot be read"), "\(text)")
+        }
+    }
 }
