@@ -121,4 +121,43 @@ import Testing
             #expect(text.contains("BERTH_ADMIN_TOKEN_FILE names /nonexistent/berth-token, which cannot be read"), "\(text)")
         }
     }
+
+    @Test func flagsOverrideTheEnvironmentAndItsFiles() async throws {
+        try await withTestDatabase { testDB, db in
+            let log = NSTemporaryDirectory() + "berth-config-\(UUID().uuidString.prefix(8)).log"
+            let envPort = try TestEnvironment.freePort(), flagPort = try TestEnvironment.freePort()
+            let nowhere = "postgresql://nobody@127.0.0.1:1/none"
+            let nowhereFile = try Self.temporaryFile(nowhere)
+            defer { try? FileManager.default.removeItem(atPath: nowhereFile) }
+            // The environment says: another address, a database nobody answers for (directly and
+            // through a file), checks once an hour. The flags say otherwise, and win.
+            let served = try Self.spawn(
+                ["--address", "127.0.0.1:\(flagPort)", "--database-url", testDB.appURL, "--health-interval", "0.2"],
+                ["BERTH_HTTP_ADDRESS": "127.0.0.1:\(envPort)", "BERTH_DATABASE_URL_FILE": nowhereFile,
+                 "BERTH_HEALTH_INTERVAL": "3600", "BERTH_WORKSPACE_SERVERS": try Self.serverJSON("ws-flags")],
+                log: log
+            )
+            defer { served.terminate() }
+            try await Self.waitForService(served, port: flagPort, log: log)
+            await #expect(throws: (any Error).self, "the address from the environment answers") { _ = try await Self.call(envPort, "/health") }
+            #expect(try await Self.call(flagPort, "/ready").status == 200)
+            #expect(try await Self.serverNames(db) == ["ws-flags"])
+            // Checked every 0.2 s, not once an hour: several distinct check times within seconds.
+            var seen = Set<Date>()
+            try await TestEnvironment.waitUntilReady(within: .seconds(20), logs: [log]) {
+                let checked = try await db.withSystem { try await $0.first("SELECT last_health_check FROM workspace_servers")!.decode("last_health_check", as: Date?.self) }
+                if let checked { seen.insert(checked) }
+                return seen.count >= 4 ? nil : "\(seen.count) health checks seen"
+            }
+
+            // A direct setting beats its _FILE: the environment's URL, not the file's, is used.
+            served.terminate()
+            let direct = try Self.spawn(["--address", "127.0.0.1:\(flagPort)"], [
+                "BERTH_DATABASE_URL": testDB.appURL, "BERTH_DATABASE_URL_FILE": nowhereFile,
+            ], log: log)
+            defer { direct.terminate() }
+            try await Self.waitForService(direct, port: flagPort, log: log)
+            #expect(try await Self.call(flagPort, "/ready").status == 200)
+        }
+    }
 }
