@@ -160,4 +160,78 @@ import Testing
             #expect(try await Self.call(flagPort, "/ready").status == 200)
         }
     }
+
+    /// With every request stuck on a lock inside the database, the service holds as many
+    /// connections as its pool allows, and no more: `--pool-size N`, default 10.
+    @Test(arguments: [(["--pool-size", "3"], 3), ([], 10)])
+    func poolSizeBoundsTheConnectionsTheServiceOpens(flags: [String], size: Int) async throws {
+        try await withTestDatabase { testDB in
+            // Set up through a pool of the test's own, closed before counting the service's connections.
+            let material = APIKeyMaterial.generate()
+            let setup = testDB.app(poolSize: 1)
+            do {
+                let tenant = try await setup.withSystem { try await TenantStore().create(name: "pool", quota: .standard, in: $0).id }
+                _ = try await setup.withSystem { try await APIKeyStore().insert(tenantID: tenant, name: "k", prefix: material.prefix, hash: material.hash, in: $0) }
+            } catch {
+                setup.shutdown()
+                throw error
+            }
+            setup.shutdown()
+            let log = NSTemporaryDirectory() + "berth-config-\(UUID().uuidString.prefix(8)).log"
+            let port = try TestEnvironment.freePort()
+            let served = try Self.spawn(["--address", "127.0.0.1:\(port)"] + flags, ["BERTH_DATABASE_URL": testDB.appURL], log: log)
+            defer { served.terminate() }
+            try await Self.waitForService(served, port: port, log: log)
+
+            let superuser = testDB.superuser()
+            defer { superuser.shutdown() }
+            func connections() async throws -> (total: Int, blocked: Int) {
+                let row = try await superuser.withConnection { connection in
+                    try await connection.first("""
+                        SELECT count(*) AS total, count(*) FILTER (WHERE wait_event_type = 'Lock') AS blocked
+                        FROM pg_stat_activity WHERE datname = current_database() AND usename = 'berth_app'
+                        """)!
+                }
+                return (try row.decode("total", as: Int.self), try row.decode("blocked", as: Int.self))
+            }
+            // Authentication reads api_keys: with the table locked, every request waits there,
+            // holding its connection.
+            let gate = Gate(), locked = Gate()
+            let lock = Task {
+                try await superuser.withTransaction { tx in
+                    _ = try await tx.execute("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")
+                    locked.open()
+                    await gate.wait()
+                }
+            }
+            await locked.wait()
+            let requests = Task {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<(size + 4) {
+                        group.addTask { try await Self.call(port, "/v1/workspaces", bearer: material.secret, timeout: .seconds(120)).status }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+            }
+            do {
+                try await TestEnvironment.waitUntilReady(within: .seconds(30), logs: [log]) {
+                    let now = try await connections()
+                    return now.blocked == size ? nil : "\(now.blocked) of \(size) connections waiting on the lock (\(now.total) open)"
+                }
+                // However long the other requests wait, the pool opens no more.
+                for _ in 0..<10 {
+                    let now = try await connections()
+                    #expect(now.total == size && now.blocked == size, "\(now.total) connections open, \(now.blocked) waiting, for a pool of \(size)")
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            } catch {
+                gate.open()
+                throw error
+            }
+            gate.open()
+            try await lock.value
+            let statuses = try await requests.value
+            #expect(statuses == Array(repeating: 200, count: size + 4), "\(statuses)")
+        }
+    }
 }

@@ -4,7 +4,6 @@ import Foundation
 import Glibc
 #endif
 import Persistence
-import Synchronization
 import Testing
 
 @Suite struct PoolTests {
@@ -132,31 +131,6 @@ import Testing
         try cluster.start()
         #expect(try await db.withConnection { try await $0.first("SELECT 2 AS two")!.decode("two", as: Int.self) } == 2)
         db.shutdown()
-    }
-}
-
-/// Lets waiting tasks go on when opened.
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let go = state.withLock { state in
-                if state.open { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if go { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
     }
 }
 
