@@ -31,12 +31,14 @@ start_timeout=60
 stop_timeout=30
 
 # name port mode: plain (HTTP), tls (mutual TLS), badcert (a server certificate not valid for 127.0.0.1).
-# ws-spare-1 belongs to the health-monitor test, which kills and restarts it; ws-chaos-1 to the fault
-# suite (scripts/chaos.sh), which does the same under load.
+# ws-spare-1 belongs to the health-monitor test, which kills and restarts it; ws-panel-1 to the
+# browser test, which adds it through the panel; ws-chaos-1 to the fault suite (scripts/chaos.sh),
+# which kills and restarts it under load: each has its own, so none can see another's.
 daemons=(
     "ws-local-1 $((base_port + 1)) plain"
     "ws-local-2 $((base_port + 2)) plain"
     "ws-spare-1 $((base_port + 3)) plain"
+    "ws-panel-1 $((base_port + 4)) plain"
     "ws-chaos-1 $((base_port + 5)) plain"
     "ws-tls-1 $((base_port + 11)) tls"
     "ws-badcert-1 $((base_port + 12)) badcert"
@@ -554,6 +556,7 @@ export BERTH_FLEET_DIR=$state
 export BERTH_TEST_DOCKER_PLAIN_1=127.0.0.1:$(port_of ws-local-1)
 export BERTH_TEST_DOCKER_PLAIN_2=127.0.0.1:$(port_of ws-local-2)
 export BERTH_TEST_DOCKER_SPARE=ws-spare-1=127.0.0.1:$(port_of ws-spare-1)
+export BERTH_TEST_DOCKER_PANEL=ws-panel-1=127.0.0.1:$(port_of ws-panel-1)
 export BERTH_TEST_DOCKER_CHAOS=ws-chaos-1=127.0.0.1:$(port_of ws-chaos-1)
 export BERTH_TEST_DOCKER_TLS=127.0.0.1:$(port_of ws-tls-1)
 export BERTH_TEST_DOCKER_BADCERT=127.0.0.1:$(port_of ws-badcert-1)

@@ -12,7 +12,7 @@ import Testing
     /// A copy of the session cookie taken before logging out is refused afterwards: the session
     /// was revoked in the database, not only cleared from the browser.
     @Test func loggingOutRevokesTheSessionEverywhere() async throws {
-        let setup = try await AdminRoutesTests.setup()
+        try await AdminRoutesTests.withSetup { setup in
         try await AdminRoutesTests.app(setup).test(.router) { client in
             let (cookie, csrf) = try await AdminPanelTests.signIn(client)
             let other = try await AdminPanelTests.signIn(client)
@@ -26,14 +26,13 @@ import Testing
         }
         let revoked = try await setup.db.withSystem { try await $0.first("SELECT count(*) AS n FROM panel_revocations")!.decode("n", as: Int.self) }
         #expect(revoked == 1)
-        setup.db.shutdown()
-        await setup.testDB.drop()
+        }
     }
 
     /// After ten wrong tokens from one address the next attempt, even with the right token, is
     /// refused with 429 and Retry-After.
     @Test func wrongTokensAreThrottledPerAddress() async throws {
-        let setup = try await AdminRoutesTests.setup()
+        try await AdminRoutesTests.withSetup { setup in
         try await AdminRoutesTests.app(setup).test(.router) { client in
             for attempt in 0..<10 {
                 let wrong = try await AdminPanelTests.call(client, .post, "/admin/ui/login", form: [("token", "not-the-token-\(attempt)")])
@@ -44,7 +43,6 @@ import Testing
             #expect(Int(throttled.headers[.retryAfter] ?? "") ?? 0 >= 1)
             #expect(!throttled.setCookies.contains { $0.hasPrefix("berth_admin_session=") && !$0.hasPrefix("berth_admin_session=;") })
         }
-        setup.db.shutdown()
-        await setup.testDB.drop()
+        }
     }
 }

@@ -15,20 +15,24 @@ import Testing
         var servers: [ServerID] = []
     }
 
-    static func world(servers: [(String, Capacity, WorkspaceServer.HealthStatus)], quota: Quota = Quota(maxWorkspaces: 1000, maxCPUMillis: 1_000_000, maxMemoryMB: 1_000_000)) async throws -> World {
-        let testDB = try await TestDatabase.make()
+    /// Runs `body` on a fresh database with a tenant and `servers`; the database is dropped afterwards, whatever happens.
+    static func withWorld<T>(
+        servers: [(String, Capacity, WorkspaceServer.HealthStatus)], quota: Quota = Quota(maxWorkspaces: 1000, maxCPUMillis: 1_000_000, maxMemoryMB: 1_000_000),
+        _ body: (World) async throws -> T
+    ) async throws -> T {
         // Every create of one tenant queues on its row lock; under a loaded machine that can take a while.
-        let db = testDB.app(poolSize: 8, acquireTimeout: .seconds(60))
-        let tenant = try await db.withSystem { try await TenantStore().create(name: "acme", quota: quota, in: $0).id }
-        var world = World(testDB: testDB, db: db, service: PlacementService(database: db, logger: TestDatabase.logger), tenant: tenant)
-        for (name, capacity, status) in servers {
-            let server = try await db.withSystem { scope in
-                try await WorkspaceServerStore().upsert(.init(name: name, connection: .init(host: "127.0.0.1", dockerPort: 2375), capacity: capacity), in: scope)
+        try await withTestDatabase(poolSize: 8, acquireTimeout: .seconds(60)) { testDB, db in
+            let tenant = try await db.withSystem { try await TenantStore().create(name: "acme", quota: quota, in: $0).id }
+            var world = World(testDB: testDB, db: db, service: PlacementService(database: db, logger: TestDatabase.logger), tenant: tenant)
+            for (name, capacity, status) in servers {
+                let server = try await db.withSystem { scope in
+                    try await WorkspaceServerStore().upsert(.init(name: name, connection: .init(host: "127.0.0.1", dockerPort: 2375), capacity: capacity), in: scope)
+                }
+                try await db.withSystem { try await $0.execute("UPDATE workspace_servers SET status = \(status.rawValue) WHERE id = \(server.id)") }
+                world.servers.append(server.id)
             }
-            try await db.withSystem { try await $0.execute("UPDATE workspace_servers SET status = \(status.rawValue) WHERE id = \(server.id)") }
-            world.servers.append(server.id)
+            return try await body(world)
         }
-        return world
     }
 
     static func draft(_ world: World, _ name: String, cpu: Int = 1000, memory: Int = 512, disk: Int = 1, strategy: PlacementStrategy = .spread) -> WorkspaceDraft {
@@ -39,104 +43,117 @@ import Testing
 
     @Test func concurrentReservationsNeverOvercommit() async throws {
         let small = Capacity(cpuMillis: 2000, memoryMB: 4096, diskGB: 10, workspaces: 10)
-        let world = try await Self.world(servers: [("ws-1", small, .healthy), ("ws-2", small, .healthy)])
-        let outcomes = await withTaskGroup(of: Result<ServerID, any Error>.self) { group in
-            for i in 0..<40 {
-                group.addTask {
-                    do { return .success(try await world.service.reserve(Self.draft(world, "w\(i)", strategy: i % 2 == 0 ? .spread : .roundRobin)).server.id) }
-                    catch { return .failure(error) }
+        try await Self.withWorld(servers: [("ws-1", small, .healthy), ("ws-2", small, .healthy)]) { world in
+            let outcomes = await withTaskGroup(of: Result<ServerID, any Error>.self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        do { return .success(try await world.service.reserve(Self.draft(world, "w\(i)", strategy: i % 2 == 0 ? .spread : .roundRobin)).server.id) }
+                        catch { return .failure(error) }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let placed = outcomes.compactMap { try? $0.get() }
+            // 2 servers × 2 cores, 1 core each: exactly 4 fit.
+            #expect(placed.count == 4)
+            for outcome in outcomes {
+                if case .failure(let error) = outcome {
+                    guard case PlacementError.insufficientCapacity(let exclusions)? = error as? PlacementError else {
+                        Issue.record("unexpected error \(error)")
+                        continue
+                    }
+                    #expect(exclusions["ws-1"]?.contains { $0.hasPrefix("cpu 2/2") } == true, "\(exclusions)")
                 }
             }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        let placed = outcomes.compactMap { try? $0.get() }
-        // 2 servers × 2 cores, 1 core each: exactly 4 fit.
-        #expect(placed.count == 4)
-        for outcome in outcomes {
-            if case .failure(let error) = outcome {
-                guard case PlacementError.insufficientCapacity(let exclusions)? = error as? PlacementError else {
-                    Issue.record("unexpected error \(error)")
-                    continue
-                }
-                #expect(exclusions["ws-1"]?.contains { $0.hasPrefix("cpu 2/2") } == true, "\(exclusions)")
+            let rows = try await world.db.withSystem { try await WorkspaceServerStore().list(in: $0) }
+            for server in rows {
+                #expect(server.reserved.cpuMillis <= server.capacity.cpuMillis)
+                #expect(server.reserved.cpuMillis == 2000)
+                #expect(server.reserved.workspaces == 2)
             }
+            let held = try await world.db.withSystem {
+                try await $0.first("SELECT count(*) AS n, sum(cpu)::float8 AS cpu FROM workspaces WHERE holds_compute")!
+            }
+            #expect(try held.decode("n", as: Int.self) == 4)
         }
-        let rows = try await world.db.withSystem { try await WorkspaceServerStore().list(in: $0) }
-        for server in rows {
-            #expect(server.reserved.cpuMillis <= server.capacity.cpuMillis)
-            #expect(server.reserved.cpuMillis == 2000)
-            #expect(server.reserved.workspaces == 2)
-        }
-        let held = try await world.db.withSystem {
-            try await $0.first("SELECT count(*) AS n, sum(cpu)::float8 AS cpu FROM workspaces WHERE holds_compute")!
-        }
-        #expect(try held.decode("n", as: Int.self) == 4)
-        world.db.shutdown()
-        await world.testDB.drop()
     }
 
     @Test func noHealthyServerIsDistinctFromNoRoom() async throws {
         let capacity = Capacity(cpuMillis: 4000, memoryMB: 4096, diskGB: 10, workspaces: 10)
-        let world = try await Self.world(servers: [("ws-1", capacity, .unhealthy), ("ws-2", capacity, .offline)])
-        do {
-            _ = try await world.service.reserve(Self.draft(world, "x"))
-            Issue.record("placed on an unhealthy fleet")
-        } catch let error as PlacementError {
-            guard case .noHealthyServers(let exclusions) = error else { Issue.record("\(error)"); return }
-            #expect(exclusions == ["ws-1": ["unhealthy"], "ws-2": ["offline"]])
+        try await Self.withWorld(servers: [("ws-1", capacity, .unhealthy), ("ws-2", capacity, .offline)]) { world in
+            do {
+                _ = try await world.service.reserve(Self.draft(world, "x"))
+                Issue.record("placed on an unhealthy fleet")
+            } catch let error as PlacementError {
+                guard case .noHealthyServers(let exclusions) = error else { Issue.record("\(error)"); return }
+                #expect(exclusions == ["ws-1": ["unhealthy"], "ws-2": ["offline"]])
+            }
         }
-        world.db.shutdown()
-        await world.testDB.drop()
     }
 
     @Test func quotaHoldsUnderConcurrentCreates() async throws {
         let big = Capacity(cpuMillis: 64000, memoryMB: 65536, diskGB: 100, workspaces: 100)
-        let world = try await Self.world(servers: [("ws-1", big, .healthy)], quota: Quota(maxWorkspaces: 3, maxCPUMillis: 64000, maxMemoryMB: 65536))
-        let results = await withTaskGroup(of: Bool.self) { group in
-            for i in 0..<50 {
-                group.addTask {
-                    do { _ = try await world.service.reserve(Self.draft(world, "q\(i)")); return true }
-                    catch PlacementError.quotaExceeded(let usage, _, let quota) { return usage.workspaces >= quota.maxWorkspaces ? false : true }
-                    catch { Issue.record("unexpected \(error)"); return false }
+        try await Self.withWorld(servers: [("ws-1", big, .healthy)], quota: Quota(maxWorkspaces: 3, maxCPUMillis: 64000, maxMemoryMB: 65536)) { world in
+            enum Outcome { case placed, refusedAtTheLimit, refusedBelowTheLimit, failed }
+            let results = await withTaskGroup(of: Outcome.self) { group in
+                for i in 0..<50 {
+                    group.addTask {
+                        do {
+                            _ = try await world.service.reserve(Self.draft(world, "q\(i)"))
+                            return .placed
+                        } catch PlacementError.quotaExceeded(let usage, _, let quota) {
+                            // Only a tenant that already holds its maximum may be refused; CPU and memory
+                            // are far from their limits here.
+                            guard usage.workspaces >= quota.maxWorkspaces else {
+                                Issue.record("refused with \(usage.workspaces) of \(quota.maxWorkspaces) workspaces in use")
+                                return .refusedBelowTheLimit
+                            }
+                            return .refusedAtTheLimit
+                        } catch {
+                            Issue.record("unexpected \(error)")
+                            return .failed
+                        }
+                    }
                 }
+                return await group.reduce(into: []) { $0.append($1) }
             }
-            return await group.reduce(into: []) { $0.append($1) }
+            #expect(results.filter { $0 == .placed }.count == 3)
+            #expect(results.filter { $0 == .refusedAtTheLimit }.count == 47)
+            let live = try await world.db.withSystem {
+                try await $0.first("SELECT count(*) AS n FROM workspaces WHERE tenant_id = \(world.tenant) AND status <> 'deleted'")!.decode("n", as: Int.self)
+            }
+            #expect(live == 3, "the database holds \(live) workspaces for a quota of 3")
         }
-        #expect(results.filter { $0 }.count == 3)
-        world.db.shutdown()
-        await world.testDB.drop()
     }
 
     @Test func releaseGivesBackAndStartingAgainNeedsRoom() async throws {
         let capacity = Capacity(cpuMillis: 2000, memoryMB: 4096, diskGB: 10, workspaces: 10)
-        let world = try await Self.world(servers: [("ws-1", capacity, .healthy)])
-        let first = Self.draft(world, "first", cpu: 2000)
-        _ = try await world.service.reserve(first)
-        // Stopping frees CPU and memory but keeps disk and the slot.
-        try await world.db.withSystem { try await world.service.release(first.id, compute: true, slot: false, in: $0) }
-        var server = try await world.db.withSystem { try await WorkspaceServerStore().get(world.servers[0], in: $0)! }
-        #expect(server.reserved == Capacity(cpuMillis: 0, memoryMB: 0, diskGB: 1, workspaces: 1))
-        // Someone else takes the CPU; starting the first again no longer fits.
-        _ = try await world.service.reserve(Self.draft(world, "second", cpu: 2000))
-        let restarted = try await world.db.withSystem { try await world.service.reserveCompute(for: first.id, in: $0) }
-        #expect(restarted == false)
-        // Releasing twice gives back nothing more (the flags say what is held).
-        try await world.db.withSystem { try await world.service.release(first.id, compute: true, slot: true, in: $0) }
-        try await world.db.withSystem { try await world.service.release(first.id, compute: true, slot: true, in: $0) }
-        server = try await world.db.withSystem { try await WorkspaceServerStore().get(world.servers[0], in: $0)! }
-        #expect(server.reserved == Capacity(cpuMillis: 2000, memoryMB: 512, diskGB: 1, workspaces: 1))
-        world.db.shutdown()
-        await world.testDB.drop()
+        try await Self.withWorld(servers: [("ws-1", capacity, .healthy)]) { world in
+            let first = Self.draft(world, "first", cpu: 2000)
+            _ = try await world.service.reserve(first)
+            // Stopping frees CPU and memory but keeps disk and the slot.
+            try await world.db.withSystem { try await world.service.release(first.id, compute: true, slot: false, in: $0) }
+            var server = try await world.db.withSystem { try await WorkspaceServerStore().get(world.servers[0], in: $0)! }
+            #expect(server.reserved == Capacity(cpuMillis: 0, memoryMB: 0, diskGB: 1, workspaces: 1))
+            // Someone else takes the CPU; starting the first again no longer fits.
+            _ = try await world.service.reserve(Self.draft(world, "second", cpu: 2000))
+            let restarted = try await world.db.withSystem { try await world.service.reserveCompute(for: first.id, in: $0) }
+            #expect(restarted == false)
+            // Releasing twice gives back nothing more (the flags say what is held).
+            try await world.db.withSystem { try await world.service.release(first.id, compute: true, slot: true, in: $0) }
+            try await world.db.withSystem { try await world.service.release(first.id, compute: true, slot: true, in: $0) }
+            server = try await world.db.withSystem { try await WorkspaceServerStore().get(world.servers[0], in: $0)! }
+            #expect(server.reserved == Capacity(cpuMillis: 2000, memoryMB: 512, diskGB: 1, workspaces: 1))
+        }
     }
 
     @Test func duplicateLiveNameIsRefused() async throws {
         let capacity = Capacity(cpuMillis: 8000, memoryMB: 8192, diskGB: 10, workspaces: 10)
-        let world = try await Self.world(servers: [("ws-1", capacity, .healthy)])
-        _ = try await world.service.reserve(Self.draft(world, "same"))
-        await #expect(throws: PlacementError.nameTaken("same")) { _ = try await world.service.reserve(Self.draft(world, "same")) }
-        let server = try await world.db.withSystem { try await WorkspaceServerStore().get(world.servers[0], in: $0)! }
-        #expect(server.reserved.workspaces == 1, "the refused create must not keep its reservation")
-        world.db.shutdown()
-        await world.testDB.drop()
+        try await Self.withWorld(servers: [("ws-1", capacity, .healthy)]) { world in
+            _ = try await world.service.reserve(Self.draft(world, "same"))
+            await #expect(throws: PlacementError.nameTaken("same")) { _ = try await world.service.reserve(Self.draft(world, "same")) }
+            let server = try await world.db.withSystem { try await WorkspaceServerStore().get(world.servers[0], in: $0)! }
+            #expect(server.reserved.workspaces == 1, "the refused create must not keep its reservation")
+        }
     }
 }

@@ -41,23 +41,21 @@ import Testing
     }
 
     @Test func upsertByNameKeepsHealthAndReservations() async throws {
-        let testDB = try await TestDatabase.make()
-        let db = testDB.app()
-        let store = WorkspaceServerStore()
-        let first = try ServerRegistrations.parse(#"[{"name":"ws-a","host":"127.0.0.1","docker_port":23751}]"#)[0]
-        let created = try await db.withSystem { try await store.upsert(first, in: $0) }
-        try await db.withSystem { scope in
-            try await scope.execute("UPDATE workspace_servers SET status = 'healthy', current_workspaces = 2 WHERE id = \(created.id)")
+        try await withTestDatabase { _, db in
+            let store = WorkspaceServerStore()
+            let first = try ServerRegistrations.parse(#"[{"name":"ws-a","host":"127.0.0.1","docker_port":23751}]"#)[0]
+            let created = try await db.withSystem { try await store.upsert(first, in: $0) }
+            try await db.withSystem { scope in
+                try await scope.execute("UPDATE workspace_servers SET status = 'healthy', current_workspaces = 2 WHERE id = \(created.id)")
+            }
+            var changed = first
+            changed.capacity.workspaces = 30
+            changed.connection.dockerPort = 23752
+            let updated = try await db.withSystem { try await store.upsert(changed, in: $0) }
+            #expect(updated.id == created.id)
+            #expect(updated.capacity.workspaces == 30 && updated.connection.dockerPort == 23752)
+            #expect(updated.status == .healthy && updated.reserved.workspaces == 2)
+            #expect(try await db.withSystem { try await store.list(in: $0) }.count == 1)
         }
-        var changed = first
-        changed.capacity.workspaces = 30
-        changed.connection.dockerPort = 23752
-        let updated = try await db.withSystem { try await store.upsert(changed, in: $0) }
-        #expect(updated.id == created.id)
-        #expect(updated.capacity.workspaces == 30 && updated.connection.dockerPort == 23752)
-        #expect(updated.status == .healthy && updated.reserved.workspaces == 2)
-        #expect(try await db.withSystem { try await store.list(in: $0) }.count == 1)
-        db.shutdown()
-        await testDB.drop()
     }
 }

@@ -74,7 +74,81 @@ import Testing
             && s.reserved.memoryMB + r.resources.memoryMB <= s.capacity.memoryMB
             && s.reserved.diskGB + r.resources.diskGB <= s.capacity.diskGB
             && s.reserved.workspaces < s.capacity.workspaces
-            && r.constraints.allSatisfy { $0.violation(by: s.labels) == nil }
+            && r.constraints.allSatisfy { Reference.satisfies(s.labels, $0) }
+    }
+
+    /// What the design says, written here from its words rather than from `Placement`'s code:
+    /// nothing below calls `LabelConstraint.violation(by:)` or `Placement.utilisation`.
+    enum Reference {
+        /// `key=v` needs the key with that value; `key!=v` refuses only that value (a server without
+        /// the key passes); `key in [..]` needs the key with one of the values; `key notin [..]`
+        /// refuses the key holding one of them (a server without the key passes).
+        static func satisfies(_ labels: [String: LabelValue], _ constraint: LabelConstraint) -> Bool {
+            let key: String, listed: [LabelValue], mustBeListed: Bool, missingPasses: Bool
+            switch constraint {
+            case .equals(let k, let v): (key, listed, mustBeListed, missingPasses) = (k, [v], true, false)
+            case .notEquals(let k, let v): (key, listed, mustBeListed, missingPasses) = (k, [v], false, true)
+            case .oneOf(let k, let vs): (key, listed, mustBeListed, missingPasses) = (k, vs, true, false)
+            case .noneOf(let k, let vs): (key, listed, mustBeListed, missingPasses) = (k, vs, false, true)
+            }
+            guard let actual = labels[key] else { return missingPasses }
+            var isListed = false
+            for value in listed where value == actual { isListed = true }
+            return isListed == mustBeListed
+        }
+
+        /// An exact fraction, so that ties are ties and not rounding.
+        struct Fraction: Comparable {
+            var numerator: Int
+            var denominator: Int
+
+            init(_ numerator: Int, _ denominator: Int) {
+                let divisor = max(Self.gcd(numerator, denominator), 1)
+                self.numerator = numerator / divisor
+                self.denominator = denominator / divisor
+            }
+
+            static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? abs(a) : gcd(b, a % b) }
+
+            /// Over the least common denominator, which stays small here (1,024,000 at most).
+            static func + (a: Fraction, b: Fraction) -> Fraction {
+                let common = a.denominator / gcd(a.denominator, b.denominator) * b.denominator
+                return Fraction(a.numerator * (common / a.denominator) + b.numerator * (common / b.denominator), common)
+            }
+            static func < (a: Fraction, b: Fraction) -> Bool { a.numerator * b.denominator < b.numerator * a.denominator }
+            static func == (a: Fraction, b: Fraction) -> Bool { a.numerator * b.denominator == b.numerator * a.denominator }
+            var value: Double { Double(numerator) / Double(denominator) }
+        }
+
+        /// The share of the server in use once the workspace is added: the mean of the CPU, memory
+        /// and (on a server that has any) disk shares.
+        static func utilisation(_ s: WorkspaceServer, _ r: Resources) -> Fraction {
+            var shares = [
+                Fraction(s.reserved.cpuMillis + r.cpuMillis, s.capacity.cpuMillis),
+                Fraction(s.reserved.memoryMB + r.memoryMB, s.capacity.memoryMB),
+            ]
+            if s.capacity.diskGB > 0 { shares.append(Fraction(s.reserved.diskGB + r.diskGB, s.capacity.diskGB)) }
+            var sum = Fraction(0, 1)
+            for share in shares { sum = sum + share }
+            return Fraction(sum.numerator, sum.denominator * shares.count)
+        }
+
+        /// The fitting servers in the order a strategy must try them, found by brute force: each
+        /// place goes to the server that no remaining one beats (lower utilisation for spread,
+        /// higher for best fit; on a tie, the smaller name, then id).
+        static func order(_ fitting: [WorkspaceServer], _ r: Resources, leastUtilisedFirst: Bool) -> [WorkspaceServer] {
+            func beats(_ a: WorkspaceServer, _ b: WorkspaceServer) -> Bool {
+                let ua = utilisation(a, r), ub = utilisation(b, r)
+                if !(ua == ub) { return leastUtilisedFirst ? ua < ub : ub < ua }
+                return a.name != b.name ? a.name < b.name : a.id.description < b.id.description
+            }
+            var remaining = fitting, result: [WorkspaceServer] = []
+            while !remaining.isEmpty {
+                let index = remaining.indices.first { i in remaining.indices.allSatisfy { j in j == i || beats(remaining[i], remaining[j]) } }!
+                result.append(remaining.remove(at: index))
+            }
+            return result
+        }
     }
 
     @Test(arguments: 0..<40)
@@ -111,8 +185,15 @@ import Testing
                 #expect(reasons.contains { $0.hasPrefix("memory ") } == (server.reserved.memoryMB + request.resources.memoryMB > server.capacity.memoryMB))
                 #expect(reasons.contains { $0.hasPrefix("disk ") } == (server.reserved.diskGB + request.resources.diskGB > server.capacity.diskGB))
                 #expect(reasons.contains { $0.hasPrefix("workspaces ") } == (server.reserved.workspaces >= server.capacity.workspaces))
-                let labelViolations = request.constraints.compactMap { $0.violation(by: server.labels) }
-                #expect(reasons.filter { $0.hasPrefix("label ") } == labelViolations)
+                // One label reason per constraint the reference says is broken, in the request's order,
+                // naming the key and what the server has (its value, or that it is missing).
+                let broken = request.constraints.filter { !Reference.satisfies(server.labels, $0) }
+                let labelReasons = reasons.filter { $0.hasPrefix("label ") }
+                #expect(labelReasons.count == broken.count, "seed \(seed): \(server.name) \(server.labels) \(request.constraints): \(labelReasons)")
+                for (reason, constraint) in zip(labelReasons, broken) {
+                    let has = server.labels[constraint.key].map { "\(constraint.key)=\($0)" } ?? "\(constraint.key) missing"
+                    #expect(reason.hasPrefix("label \(has) "), "seed \(seed): \(reason) for \(constraint) on \(server.labels)")
+                }
             }
             // Deterministic, whatever order the servers come in.
             #expect(Placement.plan(request, servers: servers.shuffled(using: &g), roundRobinCursor: 3) == Placement.plan(request, servers: servers, roundRobinCursor: 3))
@@ -127,16 +208,23 @@ import Testing
             var request = Self.request(&g, fleet: servers)
             let fitting = servers.filter { Self.fits($0, request) }
             guard !fitting.isEmpty else { continue }
-            let utilisations = fitting.map { Placement.utilisation(of: $0, adding: request.resources) }
+            let utilisations = fitting.map { Reference.utilisation($0, request.resources) }
             request.strategy = .spread
             let spread = Placement.plan(request, servers: servers)
-            #expect(Placement.utilisation(of: spread.candidates[0], adding: request.resources) == utilisations.min())
+            #expect(Reference.utilisation(spread.candidates[0], request.resources) == utilisations.min()!, "seed \(seed)")
             request.strategy = .bestFit
             let bestFit = Placement.plan(request, servers: servers)
-            #expect(Placement.utilisation(of: bestFit.candidates[0], adding: request.resources) == utilisations.max())
-            // The whole order is monotone.
-            let order = spread.candidates.map { Placement.utilisation(of: $0, adding: request.resources) }
-            #expect(order == order.sorted())
+            #expect(Reference.utilisation(bestFit.candidates[0], request.resources) == utilisations.max()!, "seed \(seed)")
+            // The whole order is the reference's, ties included.
+            let expectedSpread = Reference.order(fitting, request.resources, leastUtilisedFirst: true)
+            let expectedBestFit = Reference.order(fitting, request.resources, leastUtilisedFirst: false)
+            #expect(spread.candidates.map(\.name) == expectedSpread.map(\.name), "seed \(seed)")
+            #expect(bestFit.candidates.map(\.name) == expectedBestFit.map(\.name), "seed \(seed)")
+            // The score each candidate is shown with is its utilisation.
+            for evaluation in spread.evaluations {
+                guard case .candidate(_, let score) = evaluation.outcome, let server = fitting.first(where: { $0.id == evaluation.serverID }) else { continue }
+                #expect(abs(score - Reference.utilisation(server, request.resources).value) < 1e-9, "seed \(seed): \(server.name) scored \(score)")
+            }
         }
     }
 
@@ -157,6 +245,9 @@ import Testing
             let fitting = servers.filter { Self.fits($0, request) }
             #expect(soft.candidates.count == fitting.count)
             if Self.fits(preferred, request) { #expect(soft.candidates.first?.id == preferred.id) }
+            // After the preferred server, the others as spread would order them.
+            let others = Reference.order(fitting.filter { $0.id != preferred.id }, request.resources, leastUtilisedFirst: true)
+            #expect(soft.candidates.filter { $0.id != preferred.id }.map(\.name) == others.map(\.name), "seed \(seed)")
         }
     }
 
@@ -187,6 +278,22 @@ import Testing
         )
         let reasons = Placement.exclusionReasons(server, resources: Resources(cpuMillis: 1000, memoryMB: 128, diskGB: 1), constraints: [.equals("region", .string("us"))])
         #expect(reasons == ["cpu 3.5/4 + 1 > 4", "label region=eu ≠ us"])
+        // Each kind of label constraint, with the value present and missing.
+        let labelled = { (labels: [String: LabelValue], constraint: LabelConstraint) in
+            var s = server
+            s.labels = labels
+            s.reserved = .zero
+            return Placement.exclusionReasons(s, resources: Resources(cpuMillis: 100, memoryMB: 1, diskGB: 0), constraints: [constraint])
+        }
+        let eu: [String: LabelValue] = ["region": .string("eu")], none: [String: LabelValue] = [:]
+        #expect(labelled(none, .equals("region", .string("us"))) == ["label region missing ≠ us"])
+        #expect(labelled(eu, .notEquals("region", .string("eu"))) == ["label region=eu is excluded"])
+        #expect(labelled(none, .notEquals("region", .string("eu"))) == [])
+        #expect(labelled(eu, .oneOf("region", [.string("us"), .string("ap")])) == ["label region=eu not in [us, ap]"])
+        #expect(labelled(none, .oneOf("region", [.string("eu")])) == ["label region missing not in [eu]"])
+        #expect(labelled(eu, .noneOf("region", [.string("us"), .string("eu")])) == ["label region=eu is in excluded [us, eu]"])
+        #expect(labelled(none, .noneOf("region", [.string("eu")])) == [])
+        #expect(labelled(["gpu": .bool(true)], .equals("gpu", .bool(true))) == [])
         var down = server
         down.status = .unhealthy
         #expect(Placement.exclusionReasons(down, resources: Resources(cpuMillis: 100, memoryMB: 1, diskGB: 0), constraints: []) == ["unhealthy"])

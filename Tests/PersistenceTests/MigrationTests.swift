@@ -13,66 +13,66 @@ import Testing
 
     @Test func secondRunIsANoOpAndReadyReportsNothingPending() async throws {
         // The template already holds every migration; running again must change nothing.
-        let testDB = try await TestDatabase.make()
-        let owner = testDB.owner()
-        let migrator = Migrator(database: owner, directory: TestEnvironment.repositoryRoot.appendingPathComponent("sql"), logger: TestDatabase.logger)
-        let before = try await owner.withConnection { try await $0.first("SELECT count(*) AS n, max(applied_at) AS at FROM schema_migrations")! }
-        #expect(try await migrator.migrate().isEmpty)
-        #expect(try await migrator.pending().isEmpty)
-        let after = try await owner.withConnection { try await $0.first("SELECT count(*) AS n, max(applied_at) AS at FROM schema_migrations")! }
-        #expect(try before.decode("n", as: Int.self) == migrator.files().count)
-        #expect(try after.decode("n", as: Int.self) == before.decode("n", as: Int.self))
-        #expect(try after.decode("at", as: Date.self) == before.decode("at", as: Date.self))
-        owner.shutdown()
-        await testDB.drop()
+        try await withTestDatabase { testDB in
+            let owner = testDB.owner()
+            defer { owner.shutdown() }
+            let migrator = Migrator(database: owner, directory: TestEnvironment.repositoryRoot.appendingPathComponent("sql"), logger: TestDatabase.logger)
+            let before = try await owner.withConnection { try await $0.first("SELECT count(*) AS n, max(applied_at) AS at FROM schema_migrations")! }
+            #expect(try await migrator.migrate().isEmpty)
+            #expect(try await migrator.pending().isEmpty)
+            let after = try await owner.withConnection { try await $0.first("SELECT count(*) AS n, max(applied_at) AS at FROM schema_migrations")! }
+            #expect(try before.decode("n", as: Int.self) == migrator.files().count)
+            #expect(try after.decode("n", as: Int.self) == before.decode("n", as: Int.self))
+            #expect(try after.decode("at", as: Date.self) == before.decode("at", as: Date.self))
+        }
     }
 
     @Test func editedAppliedFileIsRefused() async throws {
-        let testDB = try await TestDatabase.make()
-        let owner = testDB.owner()
-        let directory = try Self.copyOfSQL()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("001_schema.sql")
-        let original = try String(contentsOf: file, encoding: .utf8)
-        try (original + "\n-- an edit after the fact\n").write(to: file, atomically: true, encoding: .utf8)
-        let migrator = Migrator(database: owner, directory: directory, logger: TestDatabase.logger)
-        do {
-            try await migrator.migrate()
-            Issue.record("an edited migration was accepted")
-        } catch let error as PostgresError {
-            #expect(error.code == .migration)
-            #expect(error.message.contains("001_schema.sql"))
-            #expect(error.message.contains("changed after it was applied"))
+        try await withTestDatabase { testDB in
+            let owner = testDB.owner()
+            defer { owner.shutdown() }
+            let directory = try Self.copyOfSQL()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("001_schema.sql")
+            let original = try String(contentsOf: file, encoding: .utf8)
+            try (original + "\n-- an edit after the fact\n").write(to: file, atomically: true, encoding: .utf8)
+            let migrator = Migrator(database: owner, directory: directory, logger: TestDatabase.logger)
+            do {
+                try await migrator.migrate()
+                Issue.record("an edited migration was accepted")
+            } catch let error as PostgresError {
+                #expect(error.code == .migration)
+                #expect(error.message.contains("001_schema.sql"))
+                #expect(error.message.contains("changed after it was applied"))
+            }
+            await #expect(throws: PostgresError.self) { try await migrator.pending() }
         }
-        await #expect(throws: PostgresError.self) { try await migrator.pending() }
-        owner.shutdown()
-        await testDB.drop()
     }
 
     @Test func newFileIsAppliedInOrderAndAFailingOneLeavesNothingBehind() async throws {
-        let testDB = try await TestDatabase.make()
-        let owner = testDB.owner()
-        let directory = try Self.copyOfSQL()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try "CREATE TABLE extra_one (id int);".write(to: directory.appendingPathComponent("900_extra.sql"), atomically: true, encoding: .utf8)
-        try "CREATE TABLE extra_two (id int); SELECT 1/0;".write(to: directory.appendingPathComponent("901_broken.sql"), atomically: true, encoding: .utf8)
-        let migrator = Migrator(database: owner, directory: directory, logger: TestDatabase.logger)
-        #expect(try await migrator.pending().map(\.fileName) == ["900_extra.sql", "901_broken.sql"])
-        do {
-            try await migrator.migrate()
-            Issue.record("a failing migration succeeded")
-        } catch let error as PostgresError {
-            #expect(error.code == .migration)
-            #expect(error.message.contains("901_broken.sql"))
+        try await withTestDatabase { testDB in
+            let owner = testDB.owner()
+            defer { owner.shutdown() }
+            let directory = try Self.copyOfSQL()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try "CREATE TABLE extra_one (id int);".write(to: directory.appendingPathComponent("900_extra.sql"), atomically: true, encoding: .utf8)
+            try "CREATE TABLE extra_two (id int); SELECT 1/0;".write(to: directory.appendingPathComponent("901_broken.sql"), atomically: true, encoding: .utf8)
+            let migrator = Migrator(database: owner, directory: directory, logger: TestDatabase.logger)
+            #expect(try await migrator.pending().map(\.fileName) == ["900_extra.sql", "901_broken.sql"])
+            do {
+                try await migrator.migrate()
+                Issue.record("a failing migration succeeded")
+            } catch let error as PostgresError {
+                #expect(error.code == .migration)
+                #expect(error.message.contains("901_broken.sql"))
+            }
+            try await owner.withConnection { connection in
+                let row = try await connection.first("SELECT to_regclass('extra_one') IS NOT NULL AS one, to_regclass('extra_two') IS NOT NULL AS two")!
+                #expect(try row.decode("one", as: Bool.self))
+                #expect(try row.decode("two", as: Bool.self) == false, "the failed migration's table survived")
+            }
+            #expect(try await migrator.pending().map(\.fileName) == ["901_broken.sql"])
         }
-        try await owner.withConnection { connection in
-            let row = try await connection.first("SELECT to_regclass('extra_one') IS NOT NULL AS one, to_regclass('extra_two') IS NOT NULL AS two")!
-            #expect(try row.decode("one", as: Bool.self))
-            #expect(try row.decode("two", as: Bool.self) == false, "the failed migration's table survived")
-        }
-        #expect(try await migrator.pending().map(\.fileName) == ["901_broken.sql"])
-        owner.shutdown()
-        await testDB.drop()
     }
 
     @Test func malformedFileNameIsRefused() throws {

@@ -38,91 +38,112 @@ import Testing
     }
 
     @Test func tenantRoleSeesOnlyItsTenant() async throws {
-        let testDB = try await TestDatabase.make()
-        let db = testDB.app()
-        defer { db.shutdown() }
-        let a = TenantID.random(), b = TenantID.random()
-        try await db.withSystem { scope in
-            try await Self.seed(a, name: "tenant-a", in: scope)
-            try await Self.seed(b, name: "tenant-b", in: scope)
-        }
-
-        // The tenant role with no tenant set sees nothing at all.
-        try await db.withTransaction { tx in
-            try await tx.execute("SET LOCAL ROLE berth_tenant")
-            for (table, _) in Self.tenantTables where !Self.unreadable.contains(table) {
-                let count = try await tx.first(PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM \(table)"))!.decode("n", as: Int.self)
-                #expect(count == 0, "\(table) shows \(count) rows with no tenant set")
+        try await withTestDatabase { _, db in
+            let a = TenantID.random(), b = TenantID.random()
+            try await db.withSystem { scope in
+                try await Self.seed(a, name: "tenant-a", in: scope)
+                try await Self.seed(b, name: "tenant-b", in: scope)
             }
-        }
-        for table in Self.unreadable.sorted() {
-            let error = await #expect(throws: PostgresError.self, "the tenant role reads \(table)") {
-                try await db.withTenant(a) { try await $0.execute(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)")) }
-            }
-            #expect(error?.code == .insufficientPrivilege)
-        }
 
-        // With tenant A set, exactly A's rows.
-        try await db.withTenant(a) { scope in
-            for (table, column) in Self.tenantTables where !Self.unreadable.contains(table) {
-                let rows = try await scope.execute(PostgresQuery(unsafeSQL: "SELECT \(column) AS owner FROM \(table)"))
-                #expect(rows.count == 1, "\(table) shows \(rows.count) rows to tenant A")
-                for row in rows { #expect(try row.decode("owner", as: TenantID.self) == a, "\(table) leaks another tenant's row") }
-            }
-        }
-
-        // A cannot write B's rows: inserts are refused by WITH CHECK, updates and deletes find nothing.
-        let bWorkspace = try await db.withSystem { scope in
-            try await scope.first("SELECT id FROM workspaces WHERE tenant_id = \(b)")!.decode("id", as: WorkspaceID.self)
-        }
-        for (table, column) in Self.tenantTables where table != "tenants" {
-            await #expect(throws: PostgresError.self, "insert into \(table) for tenant B") {
-                try await db.withTenant(a) { scope in
-                    switch table {
-                    case "api_keys":
-                        try await scope.execute("INSERT INTO api_keys (tenant_id, prefix, key_hash) VALUES (\(b), 'ffffffffffffffff', \(PostgresBytes([UInt8](repeating: 1, count: 32))))")
-                    case "workspaces":
-                        try await scope.execute("INSERT INTO workspaces (tenant_id, name, image, cpu, memory_mb, disk_gb) VALUES (\(b), 'sneaky', 'x', 1, 1, 0)")
-                    case "workspace_events":
-                        try await scope.execute("INSERT INTO workspace_events (tenant_id, workspace_id, to_status) VALUES (\(b), \(bWorkspace), 'error')")
-                    case "usage_intervals":
-                        try await scope.execute("INSERT INTO usage_intervals (tenant_id, workspace_id, cpu, memory_mb, disk_gb, started_at) VALUES (\(b), \(bWorkspace), 1, 1, 0, now())")
-                    case "idempotency_keys":
-                        try await scope.execute("INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES (\(b), 'k2', 'h')")
-                    case "audit_events":
-                        try await scope.execute("INSERT INTO audit_events (tenant_id, actor_type, action) VALUES (\(b), 'tenant', 'forged')")
-                    default:
-                        Issue.record("no insert written for \(table)")
-                    }
+            // The tenant role with no tenant set sees nothing at all.
+            try await db.withTransaction { tx in
+                try await tx.execute("SET LOCAL ROLE berth_tenant")
+                for (table, _) in Self.tenantTables where !Self.unreadable.contains(table) {
+                    let count = try await tx.first(PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM \(table)"))!.decode("n", as: Int.self)
+                    #expect(count == 0, "\(table) shows \(count) rows with no tenant set")
                 }
             }
-            let setClause = table == "api_keys" ? "last_used_at = now()" : "\(column) = \(column)"
-            let updated = try await Self.affectedOrRefused(db, a, "UPDATE \(table) SET \(setClause) WHERE \(column) = $1", b)
-            let deleted = try await Self.affectedOrRefused(db, a, "DELETE FROM \(table) WHERE \(column) = $1", b)
-            #expect(updated == 0 && deleted == 0, "\(table): tenant A touched B's rows")
-        }
-        // Moving one of A's own rows over to B is refused too.
-        await #expect(throws: PostgresError.self) {
+            for table in Self.unreadable.sorted() {
+                let error = await #expect(throws: PostgresError.self, "the tenant role reads \(table)") {
+                    try await db.withTenant(a) { try await $0.execute(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)")) }
+                }
+                #expect(error?.code == .insufficientPrivilege)
+            }
+
+            // With tenant A set, exactly A's rows.
             try await db.withTenant(a) { scope in
-                try await scope.execute("UPDATE workspaces SET tenant_id = \(b)")
+                for (table, column) in Self.tenantTables where !Self.unreadable.contains(table) {
+                    let rows = try await scope.execute(PostgresQuery(unsafeSQL: "SELECT \(column) AS owner FROM \(table)"))
+                    #expect(rows.count == 1, "\(table) shows \(rows.count) rows to tenant A")
+                    for row in rows { #expect(try row.decode("owner", as: TenantID.self) == a, "\(table) leaks another tenant's row") }
+                }
             }
-        }
-        // B's rows are all still there.
-        try await db.withSystem { scope in
+
+            // A cannot write B's rows, its tenant row included: inserts are refused (by WITH CHECK, or
+            // for lack of the privilege), updates and deletes find nothing, and an update without a
+            // WHERE clause (which PostgreSQL checks against the UPDATE policies alone) leaves B's rows
+            // as they were.
+            let bWorkspace = try await db.withSystem { scope in
+                try await scope.first("SELECT id FROM workspaces WHERE tenant_id = \(b)")!.decode("id", as: WorkspaceID.self)
+            }
+            func rowsOfB() async throws -> [String: [String]] {
+                try await db.withSystem { scope in
+                    var result: [String: [String]] = [:]
+                    for (table, column) in Self.tenantTables {
+                        result[table] = try await scope.execute(PostgresQuery(
+                            unsafeSQL: "SELECT row_to_json(t)::text AS j FROM \(table) t WHERE \(column) = $1 ORDER BY 1", binds: [b.description]
+                        )).map { try $0.decode("j", as: String.self) }
+                    }
+                    return result
+                }
+            }
+            let before = try await rowsOfB()
+            // What an update changes, per table (for api_keys, the one column a tenant may update).
+            let changes = [
+                "tenants": "status = 'suspended', max_workspaces = 1000", "api_keys": "last_used_at = now()", "workspaces": "name = 'stolen'",
+                "workspace_events": "reason = 'forged'", "usage_intervals": "ended_at = now()", "idempotency_keys": "request_hash = 'forged'",
+                "audit_events": "action = 'forged'",
+            ]
             for (table, column) in Self.tenantTables {
-                let n = try await scope.first(PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM \(table) WHERE \(column) = $1", binds: [b.description]))!.decode("n", as: Int.self)
-                #expect(n == 1, "\(table) lost tenant B's row")
+                await #expect(throws: PostgresError.self, "insert into \(table) for tenant B") {
+                    try await db.withTenant(a) { scope in
+                        switch table {
+                        case "tenants":
+                            try await scope.execute("INSERT INTO tenants (id, name) VALUES (\(TenantID.random()), 'sneaky')")
+                        case "api_keys":
+                            try await scope.execute("INSERT INTO api_keys (tenant_id, prefix, key_hash) VALUES (\(b), 'ffffffffffffffff', \(PostgresBytes([UInt8](repeating: 1, count: 32))))")
+                        case "workspaces":
+                            try await scope.execute("INSERT INTO workspaces (tenant_id, name, image, cpu, memory_mb, disk_gb) VALUES (\(b), 'sneaky', 'x', 1, 1, 0)")
+                        case "workspace_events":
+                            try await scope.execute("INSERT INTO workspace_events (tenant_id, workspace_id, to_status) VALUES (\(b), \(bWorkspace), 'error')")
+                        case "usage_intervals":
+                            try await scope.execute("INSERT INTO usage_intervals (tenant_id, workspace_id, cpu, memory_mb, disk_gb, started_at) VALUES (\(b), \(bWorkspace), 1, 1, 0, now())")
+                        case "idempotency_keys":
+                            try await scope.execute("INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES (\(b), 'k2', 'h')")
+                        case "audit_events":
+                            try await scope.execute("INSERT INTO audit_events (tenant_id, actor_type, action) VALUES (\(b), 'tenant', 'forged')")
+                        default:
+                            Issue.record("no insert written for \(table)")
+                        }
+                    }
+                }
+                let setClause = try #require(changes[table], "no update written for \(table)")
+                let updated = try await Self.affectedOrRefused(db, a, "UPDATE \(table) SET \(setClause) WHERE \(column) = $1", [b.description])
+                let deleted = try await Self.affectedOrRefused(db, a, "DELETE FROM \(table) WHERE \(column) = $1", [b.description])
+                #expect(updated == 0 && deleted == 0, "\(table): tenant A touched B's rows")
+                _ = try await Self.affectedOrRefused(db, a, "UPDATE \(table) SET \(setClause)", [])
+                #expect(try await rowsOfB()[table] == before[table], "\(table): an update as tenant A changed B's rows")
+            }
+            // Moving one of A's own rows over to B is refused too.
+            await #expect(throws: PostgresError.self) {
+                try await db.withTenant(a) { scope in
+                    try await scope.execute("UPDATE workspaces SET tenant_id = \(b)")
+                }
+            }
+            // B's rows are all still there, exactly as they were.
+            let after = try await rowsOfB()
+            for (table, _) in Self.tenantTables {
+                #expect(after[table]?.count == 1, "\(table) lost tenant B's row")
+                #expect(after[table] == before[table], "\(table): B's row changed")
             }
         }
-        db.shutdown()
-        await testDB.drop()
     }
 
     /// Rows a statement touched as tenant `tenant`, or 0 when PostgreSQL refused it outright.
-    static func affectedOrRefused(_ db: Database, _ tenant: TenantID, _ sql: String, _ other: TenantID) async throws -> Int {
+    static func affectedOrRefused(_ db: Database, _ tenant: TenantID, _ sql: String, _ binds: [String]) async throws -> Int {
         do {
             return try await db.withTenant(tenant) { scope in
-                try await scope.execute(PostgresQuery(unsafeSQL: sql, binds: [other.description])).affectedRows
+                try await scope.execute(PostgresQuery(unsafeSQL: sql, binds: binds)).affectedRows
             }
         } catch let error as PostgresError where error.code == .insufficientPrivilege {
             return 0
@@ -130,107 +151,101 @@ import Testing
     }
 
     @Test func refusedWriteSurfacesAsPrivilegeError() async throws {
-        let testDB = try await TestDatabase.make()
-        let db = testDB.app()
-        let a = TenantID.random(), b = TenantID.random()
-        try await db.withSystem { scope in
-            try await Self.seed(a, name: "tenant-a", in: scope)
-            try await Self.seed(b, name: "tenant-b", in: scope)
-        }
-        do {
-            try await db.withTenant(a) { scope in
-                try await scope.execute("INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES (\(b), 'x', 'h')")
+        try await withTestDatabase { _, db in
+            let a = TenantID.random(), b = TenantID.random()
+            try await db.withSystem { scope in
+                try await Self.seed(a, name: "tenant-a", in: scope)
+                try await Self.seed(b, name: "tenant-b", in: scope)
             }
-            Issue.record("insert for another tenant succeeded")
-        } catch let error as PostgresError {
-            #expect(error.code == .insufficientPrivilege)
-            #expect(error.message.contains("row-level security"))
+            do {
+                try await db.withTenant(a) { scope in
+                    try await scope.execute("INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES (\(b), 'x', 'h')")
+                }
+                Issue.record("insert for another tenant succeeded")
+            } catch let error as PostgresError {
+                #expect(error.code == .insufficientPrivilege)
+                #expect(error.message.contains("row-level security"))
+            }
         }
-        db.shutdown()
-        await testDB.drop()
     }
 
     @Test func pooledConnectionCarriesNoTenantAfterTenantTransaction() async throws {
-        let testDB = try await TestDatabase.make()
-        let db = testDB.app(poolSize: 1)
-        let a = TenantID.random()
-        try await db.withSystem { try await Self.seed(a, name: "tenant-a", in: $0) }
-        let tenantPID = try await db.withTenant(a) { scope in
-            let row = try await scope.first("SELECT current_user AS role, current_setting('berth.tenant_id', true) AS tenant")!
-            #expect(try row.decode("role", as: String.self) == "berth_tenant")
-            #expect(try row.decode("tenant", as: String?.self) == a.description)
-            return scope.transaction.backendPID
+        try await withTestDatabase(poolSize: 1) { _, db in
+            let a = TenantID.random()
+            try await db.withSystem { try await Self.seed(a, name: "tenant-a", in: $0) }
+            let tenantPID = try await db.withTenant(a) { scope in
+                let row = try await scope.first("SELECT current_user AS role, current_setting('berth.tenant_id', true) AS tenant")!
+                #expect(try row.decode("role", as: String.self) == "berth_tenant")
+                #expect(try row.decode("tenant", as: String?.self) == a.description)
+                return scope.transaction.backendPID
+            }
+            try await db.withConnection { connection in
+                #expect(connection.backendPID == tenantPID, "the pool of one should hand back the same connection")
+                let row = try await connection.first("SELECT current_user AS role, current_setting('berth.tenant_id', true) AS tenant")!
+                #expect(try row.decode("role", as: String.self) == "berth_app")
+                let tenant = try row.decode("tenant", as: String?.self)
+                #expect(tenant == nil || tenant == "", "tenant setting survived the transaction: \(tenant ?? "")")
+                // And it sees across tenants again, as the system role.
+                #expect(try await connection.first("SELECT count(*) AS n FROM workspaces")!.decode("n", as: Int.self) == 1)
+            }
+            // Same after a tenant transaction that failed half-way.
+            await #expect(throws: PostgresError.self) {
+                try await db.withTenant(a) { scope in try await scope.execute("SELECT 1/0") }
+            }
+            try await db.withConnection { connection in
+                let row = try await connection.first("SELECT current_user AS role, current_setting('berth.tenant_id', true) AS tenant")!
+                #expect(try row.decode("role", as: String.self) == "berth_app")
+                #expect((try row.decode("tenant", as: String?.self) ?? "") == "")
+            }
         }
-        try await db.withConnection { connection in
-            #expect(connection.backendPID == tenantPID, "the pool of one should hand back the same connection")
-            let row = try await connection.first("SELECT current_user AS role, current_setting('berth.tenant_id', true) AS tenant")!
-            #expect(try row.decode("role", as: String.self) == "berth_app")
-            let tenant = try row.decode("tenant", as: String?.self)
-            #expect(tenant == nil || tenant == "", "tenant setting survived the transaction: \(tenant ?? "")")
-            // And it sees across tenants again, as the system role.
-            #expect(try await connection.first("SELECT count(*) AS n FROM workspaces")!.decode("n", as: Int.self) == 1)
-        }
-        // Same after a tenant transaction that failed half-way.
-        await #expect(throws: PostgresError.self) {
-            try await db.withTenant(a) { scope in try await scope.execute("SELECT 1/0") }
-        }
-        try await db.withConnection { connection in
-            let row = try await connection.first("SELECT current_user AS role, current_setting('berth.tenant_id', true) AS tenant")!
-            #expect(try row.decode("role", as: String.self) == "berth_app")
-            #expect((try row.decode("tenant", as: String?.self) ?? "") == "")
-        }
-        db.shutdown()
-        await testDB.drop()
     }
 
     @Test func loginRoleCannotEscapeRowLevelSecurity() async throws {
-        let testDB = try await TestDatabase.make()
-        let db = testDB.app()
-        try await db.withConnection { connection in
-            let role = try await connection.first("""
-                SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = current_user
-                """)!
-            #expect(try role.decode("rolsuper", as: Bool.self) == false)
-            #expect(try role.decode("rolbypassrls", as: Bool.self) == false)
-            #expect(try role.decode("rolcreaterole", as: Bool.self) == false)
-            let owned = try await connection.first("""
-                SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = current_user
-                """)!
-            #expect(try owned.decode("n", as: Int.self) == 0)
-            let tenantRole = try await connection.first("""
-                SELECT rolcanlogin, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = 'berth_tenant'
-                """)!
-            #expect(try tenantRole.decode("rolcanlogin", as: Bool.self) == false)
-            #expect(try tenantRole.decode("rolbypassrls", as: Bool.self) == false)
-            #expect(try tenantRole.decode("rolsuper", as: Bool.self) == false)
-        }
-        for table in Self.tenantTables.map(\.table) {
-            do {
-                try await db.withConnection { connection in
-                    try await connection.executeScript("ALTER TABLE \(table) DISABLE ROW LEVEL SECURITY")
+        try await withTestDatabase { _, db in
+            try await db.withConnection { connection in
+                let role = try await connection.first("""
+                    SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = current_user
+                    """)!
+                #expect(try role.decode("rolsuper", as: Bool.self) == false)
+                #expect(try role.decode("rolbypassrls", as: Bool.self) == false)
+                #expect(try role.decode("rolcreaterole", as: Bool.self) == false)
+                let owned = try await connection.first("""
+                    SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = current_user
+                    """)!
+                #expect(try owned.decode("n", as: Int.self) == 0)
+                let tenantRole = try await connection.first("""
+                    SELECT rolcanlogin, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = 'berth_tenant'
+                    """)!
+                #expect(try tenantRole.decode("rolcanlogin", as: Bool.self) == false)
+                #expect(try tenantRole.decode("rolbypassrls", as: Bool.self) == false)
+                #expect(try tenantRole.decode("rolsuper", as: Bool.self) == false)
+            }
+            for table in Self.tenantTables.map(\.table) {
+                do {
+                    try await db.withConnection { connection in
+                        try await connection.executeScript("ALTER TABLE \(table) DISABLE ROW LEVEL SECURITY")
+                    }
+                    Issue.record("berth_app disabled row-level security on \(table)")
+                } catch let error as PostgresError {
+                    #expect(error.code == .insufficientPrivilege, "\(error)")
+                    #expect(error.message.contains("must be owner"))
                 }
-                Issue.record("berth_app disabled row-level security on \(table)")
-            } catch let error as PostgresError {
-                #expect(error.code == .insufficientPrivilege, "\(error)")
-                #expect(error.message.contains("must be owner"))
+            }
+            // Every tenant-owned table has RLS enabled and forced.
+            let flags = try await db.withConnection { connection in
+                try await connection.execute("""
+                    SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
+                    WHERE relname IN ('tenants','api_keys','workspaces','workspace_events','usage_intervals','idempotency_keys','audit_events')
+                    """)
+            }
+            #expect(flags.count == Self.tenantTables.count)
+            for row in flags {
+                let name = try row.decode("relname", as: String.self)
+                #expect(try row.decode("relrowsecurity", as: Bool.self), "\(name) has RLS disabled")
+                #expect(try row.decode("relforcerowsecurity", as: Bool.self), "\(name) does not force RLS")
             }
         }
-        // Every tenant-owned table has RLS enabled and forced.
-        let flags = try await db.withConnection { connection in
-            try await connection.execute("""
-                SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
-                WHERE relname IN ('tenants','api_keys','workspaces','workspace_events','usage_intervals','idempotency_keys','audit_events')
-                """)
-        }
-        #expect(flags.count == Self.tenantTables.count)
-        for row in flags {
-            let name = try row.decode("relname", as: String.self)
-            #expect(try row.decode("relrowsecurity", as: Bool.self), "\(name) has RLS disabled")
-            #expect(try row.decode("relforcerowsecurity", as: Bool.self), "\(name) does not force RLS")
-        }
-        db.shutdown()
-        await testDB.drop()
     }
 }
 

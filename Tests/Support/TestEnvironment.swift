@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Reads what `make test` exported; a missing variable fails the test loudly, never skips it.
 public enum TestEnvironment {
@@ -81,6 +82,33 @@ public enum TestEnvironment {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A set-up that did not become ready in time.
+    public struct NotReady: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Polls `check` until it answers nil (ready), at least once and for at most `limit`; then throws
+    /// `NotReady` with its last answer (what was still not ready) and the end of each of `logs`.
+    /// A set-up must never fall through into the test as if it were ready.
+    public static func waitUntilReady(
+        within limit: Duration, every interval: Duration = .milliseconds(100), logs: [String] = [],
+        _ check: () async throws -> String?
+    ) async throws {
+        let deadline = ContinuousClock.now + limit
+        var missing = try await check()
+        while missing != nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: interval)
+            missing = try await check()
+        }
+        guard let missing else { return }
+        var text = "not ready after \(limit): \(missing)"
+        for path in logs {
+            let log = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no log)"
+            text += "\n--- the end of \(path):\n" + log.split(separator: "\n", omittingEmptySubsequences: false).suffix(20).joined(separator: "\n")
+        }
+        throw NotReady(description: text)
+    }
+
     /// Sends SIGTERM and reaps the process, waiting up to `timeout`, then SIGKILL. Returns the exit
     /// code when the process exited by itself, nil when it died of a signal or had to be killed.
     @discardableResult
@@ -98,5 +126,71 @@ public enum TestEnvironment {
         kill(pid, SIGKILL)
         waitpid(pid, &status, 0)
         return nil
+    }
+}
+
+/// A process started with `TestEnvironment.spawn`, terminated at most once: once reaped, its pid
+/// may belong to another process, so a second SIGTERM must never be sent.
+public final class SpawnedProcess: Sendable {
+    public let pid: pid_t
+    private let outcome = Mutex<Int32??>(nil)
+
+    public init(pid: pid_t) { self.pid = pid }
+
+    /// Waits up to `limit` for the process to exit by itself and returns its exit code (128 + the
+    /// signal when a signal ended it), or nil when it is still running.
+    public func exitCode(within limit: Duration) -> Int32? {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            let reaped: Int32?? = outcome.withLock { known in
+                if let known { return .some(known) }
+                var status: Int32 = 0
+                guard waitpid(pid, &status, WNOHANG) == pid else { return .none }
+                let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                known = .some(code)
+                return .some(code)
+            }
+            if let reaped { return reaped }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    /// `TestEnvironment.terminate` the first time; the same answer afterwards.
+    @discardableResult
+    public func terminate(timeout: Duration = .seconds(10)) -> Int32? {
+        outcome.withLock { known in
+            if let known { return known }
+            let code = TestEnvironment.terminate(pid, timeout: timeout)
+            known = .some(code)
+            return code
+        }
+    }
+}
+
+/// Lets waiting tasks go on once it is opened.
+public final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    public init() {}
+
+    public func wait() async {
+        await withCheckedContinuation { continuation in
+            let go = state.withLock { state in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if go { continuation.resume() }
+        }
+    }
+
+    public func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }

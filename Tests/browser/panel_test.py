@@ -274,7 +274,7 @@ def run():
     check(must("#server-name").get_attribute("value") == "Bad Name!", "the form lost what was typed")
     step("a bad server name is refused beside the form")
 
-    # Add an engine that does not answer, then the spare engine, through the form.
+    # Add an engine that does not answer, then the panel's own engine (ws-panel-1), through the form.
     fill("#server-name", "ws-panel-deaf")
     fill("#server-host", "127.0.0.1")
     fill("#server-port", "1")

@@ -7,6 +7,12 @@ public func buildApplication(
     configuration: ApplicationConfiguration,
     logger: Logger
 ) -> some ApplicationProtocol {
+    Application(router: buildRouter(services: services), configuration: configuration, logger: logger)
+}
+
+/// Every route and middleware of the service, as `buildApplication` serves them (tests compare the
+/// routes with the OpenAPI document).
+func buildRouter(services: AppServices) -> Router<BerthRequestContext> {
     let router = Router(context: BerthRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.addRoutes(OperationsController<BerthRequestContext>(services: services).routes)
@@ -35,5 +41,5 @@ public func buildApplication(
     if let pool = services.pool, let placement = services.placement {
         AdminPanel(database: services.database, pool: pool, placement: placement, adminToken: services.adminToken).addRoutes(to: router)
     }
-    return Application(router: router, configuration: configuration, logger: logger)
+    return router
 }
