@@ -208,7 +208,7 @@ import Glibc
 
     @Test func aDatabaseOutageIsAnsweredWith503AndRecoveredFrom() async throws {
         for round in 1...Self.rounds {
-            let cluster = try ScratchCluster()
+            let cluster = try PrivateCluster()
             defer { cluster.destroy() }
             try cluster.start()
             try TestEnvironment.run([try ServedBerth.binary, "migrate"], environment: [

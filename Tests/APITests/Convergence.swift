@@ -141,35 +141,3 @@ enum Convergence {
         }
     }
 }
-
-/// A PostgreSQL cluster of its own, made by the repository's script, for faults that would take
-/// the shared cluster down with them.
-struct ScratchCluster {
-    let directory: URL
-    let port: Int
-
-    init() throws {
-        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("berth-pg-\(UUID().uuidString.prefix(8))")
-        port = try TestEnvironment.freePort()
-    }
-
-    var environment: [String: String] { ["BERTH_PG_DIR": directory.path, "BERTH_PG_PORT": String(port)] }
-    var script: String { TestEnvironment.repositoryRoot.appendingPathComponent("scripts/postgres.sh").path }
-
-    /// A variable from the script's `env` output; throws when the script fails or does not export it.
-    func exported(_ name: String) throws -> String {
-        let env = try TestEnvironment.run(["bash", script, "env"], environment: environment)
-        for line in env.split(separator: "\n") where line.hasPrefix("export \(name)=") {
-            return String(line.dropFirst("export \(name)=".count))
-        }
-        throw TestEnvironment.Missing(description: "scripts/postgres.sh env exports no \(name)")
-    }
-
-    func start() throws { try TestEnvironment.run(["bash", script, "start"], environment: environment) }
-    func stop() throws { try TestEnvironment.run(["bash", script, "stop"], environment: environment) }
-
-    func destroy() {
-        try? stop()
-        try? FileManager.default.removeItem(at: directory)
-    }
-}

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Persistence
 
 /// Wraps every panel response: security headers on all of them, and refusals as HTML pages
 /// (an unexpected error is logged by its type only and shown as a bare 500).
@@ -19,6 +20,11 @@ struct PanelPageMiddleware: RouterMiddleware {
             response = PanelRenderer.errorPage(error.status, error.message)
         } catch let error as APIError {
             response = PanelRenderer.errorPage(error.status, error.message)
+        } catch let error as PostgresError {
+            // The same answer the JSON API gives a database failure, as a page: never a 500.
+            let mapped = ErrorMiddleware<Context>.map(error, logger: context.logger)
+            response = PanelRenderer.errorPage(mapped.status, mapped.message)
+            if let retryAfter = mapped.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         } catch is NIOTooManyBytesError {
             response = PanelRenderer.errorPage(.contentTooLarge, "The form is larger than \(context.maxUploadSize) bytes.")
         } catch let error as HTTPError {
