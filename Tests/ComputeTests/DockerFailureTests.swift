@@ -66,10 +66,12 @@ import Testing
     }
 
     @Test func stopGetsItsGracePeriodOnTopOfTheClientTimeout() async throws {
-        let client = try DockerFleet.plain(1).withTimeout(.seconds(2))
+        // The stop takes its whole grace (6 s: `sleep` as PID 1 ignores SIGTERM), longer than the
+        // client's own limit (4 s): it succeeds only if the grace is added to that limit. The 4 s
+        // left over are for a loaded engine.
+        let client = try DockerFleet.plain(1).withTimeout(.seconds(4))
         try await DockerFleet.withContainer(on: try DockerFleet.plain(1), purpose: "stop-timeout") { id, _ in
-            // Stop waits its grace period on purpose (`sleep` ignores SIGTERM) and gets it on top of the client's limit.
-            try await client.stopContainer(id, timeout: .seconds(3))
+            try await client.stopContainer(id, timeout: .seconds(6))
             #expect(try await client.inspectContainer(id).state.running == false)
         }
     }
