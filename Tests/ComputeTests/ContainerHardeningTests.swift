@@ -92,7 +92,7 @@ import Glibc
 
 /// Runs with the serial tests: a fork bomb keeps its half core busy, which would slow the parallel suite.
 @Suite struct ForkBombTests {
-    /// A fork bomb fills its own pids limit and nothing more: a workspace beside it on the same
+    /// A fork bomb (bash, which retries a failed fork, so the bomb holds its limit) fills its own pids limit and nothing more: a workspace beside it on the same
     /// engine still runs commands, and the engine still answers its health check.
     @Test func aForkBombLeavesItsNeighbourAndTheEngineResponsive() async throws {
         var hardening = ContainerHardening.workspace
@@ -100,7 +100,7 @@ import Glibc
         let world = try await LifecycleWorld.make(daemon: "BERTH_TEST_DOCKER_PLAIN_2", name: "ws-bomb", hardening: hardening)
         let neighbour = try await world.orchestrator.create(world.draft("neighbour"))
         let bomb = try await world.orchestrator.create(world.draft(
-            "bomb", command: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 600"]
+            "bomb", image: DockerFleet.workspaceImage, command: ["bash", "-c", "bomb() { bomb | bomb & }; bomb; exec sleep 600"]
         ))
         // The bomb has filled its limit once its cgroup counts as many tasks as it may have.
         var pids = 0
