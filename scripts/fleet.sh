@@ -15,7 +15,10 @@
 #   status             which daemons answer     env              `export` lines for tests and `make run`
 #
 # Settings: BERTH_FLEET_DIR (default <repo>/.local/fleet), BERTH_FLEET_BASE_PORT (default 23750: plain
-# daemons on base+1.., TLS on base+11, bad certificate on base+12), BERTH_FLEET_GIT_PORT (default 29418),
+# daemons on base+1.., TLS on base+11, bad certificate on base+12), BERTH_FLEET_GIT_PORT (default 29418;
+# the authenticated smart-HTTP git server listens on the next port), BERTH_FLEET_SERVICE_ADDRESS (default
+# 10.199.0.1: an address on the host's loopback interface where the git servers also listen, which
+# workspaces on an `isolated` network reach while 127.0.0.1 stays out of their reach),
 # BERTH_FLEET_STORAGE_DRIVER (default: overlay2 when it mounts here, else vfs).
 set -euo pipefail
 shopt -s extglob
@@ -27,6 +30,8 @@ certs=$state/certs
 cache=$state/cache
 base_port=${BERTH_FLEET_BASE_PORT:-23750}
 git_port=${BERTH_FLEET_GIT_PORT:-29418}
+http_port=$((git_port + 1))
+service_address=${BERTH_FLEET_SERVICE_ADDRESS:-10.199.0.1}
 start_timeout=60
 stop_timeout=30
 
@@ -289,11 +294,16 @@ launch() { # NAME: starts dockerd in the background, does not wait
     fi
     driver=$(storage_driver)
     mkdir -p "$dir/data" "$dir/exec"
+    # Each daemon gets networks from a range of its own: two daemons on one host must never make
+    # bridges with the same subnet (workspaces on `isolated` servers each get a /24 from it).
+    local index=0 d
+    for d in "${daemons[@]}"; do index=$((index + 1)); [ "${d%% *}" = "$name" ] && break; done
     local args=(
         --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid"
         -H "unix://$dir/docker.sock" -H "tcp://127.0.0.1:$port"
         --iptables=false --ip6tables=false --ip-masq=false --bridge=none
         --storage-driver "$driver" --shutdown-timeout 5 --log-level warn
+        --default-address-pool "base=10.$((200 + index)).0.0/16,size=24"
     )
     case $mode in
         plain) ;;
@@ -494,42 +504,86 @@ git_pid() {
     [ -n "$pid" ] && alive "$pid" && [[ $(cmdline "$pid") == *git*daemon*"$state/git"* ]] && echo "$pid"
 }
 
+# The address on the host's loopback interface that workspaces on an `isolated` network reach the
+# git servers at: packets to it arrive over their bridge and are delivered locally, while whatever
+# listens on 127.0.0.1 only (the engines, PostgreSQL, Berth) stays out of their reach.
+service_address_up() {
+    need_cmd ip iproute2
+    ip -4 addr show dev lo | grep -q "inet $service_address/" && return 0
+    [ "$(id -u)" = 0 ] || die "adding $service_address to the loopback interface needs root"
+    ip addr add "$service_address/32" dev lo || die "could not add $service_address to the loopback interface"
+}
+
+make_repo() { # bare-path: a bare repository with a main branch (one file) and a second branch
+    local bare=$1 work
+    # Made by an older fleet.sh (no feature branch): made again.
+    [ -f "$bare/HEAD" ] && git --git-dir="$bare" rev-parse --verify -q feature >/dev/null && return 0
+    work=$(mktemp -d)
+    git -C "$work" init -q -b main
+    printf '# %s\n\nA repository served by the local fleet.\n' "$(basename "$bare" .git)" >"$work/README.md"
+    mkdir -p "$work/src/nested"
+    printf 'hello from %s\n' "$(basename "$bare" .git)" >"$work/src/nested/hello.txt"
+    git -C "$work" add -A
+    git -C "$work" -c user.name=berth -c user.email=berth@localhost commit -qm "First commit"
+    git -C "$work" checkout -q -b feature
+    printf 'on the feature branch\n' >"$work/FEATURE.md"
+    git -C "$work" add -A
+    git -C "$work" -c user.name=berth -c user.email=berth@localhost commit -qm "A feature"
+    git -C "$work" checkout -q main
+    rm -rf "$bare"
+    git clone -q --bare "$work" "$bare"
+    rm -rf "$work"
+}
+
 git_start() {
     need_cmd git git
+    need_cmd python3 python3
+    service_address_up
     local base=$state/git pidfile=$state/git/daemon.pid
-    mkdir -p "$base"
-    if [ ! -f "$base/sample.git/HEAD" ]; then
-        local work
-        work=$(mktemp -d)
-        git -C "$work" init -q -b main
-        printf '# sample\n\nA repository served by the local git daemon.\n' >"$work/README.md"
-        git -C "$work" add README.md
-        git -C "$work" -c user.name=berth -c user.email=berth@localhost commit -qm "First commit"
-        rm -rf "$base/sample.git"
-        git clone -q --bare "$work" "$base/sample.git"
-        rm -rf "$work"
+    mkdir -p "$base" "$state/git-http"
+    make_repo "$base/sample.git"
+    make_repo "$state/git-http/private.git"
+    [ -s "$state/git-http/token" ] || (umask 077; od -An -N20 -tx1 /dev/urandom | tr -d ' \n' >"$state/git-http/token")
+    if ! git_pid >/dev/null; then
+        if ss -Hltn "sport = :$git_port" 2>/dev/null | grep -q .; then
+            die "port $git_port for the git daemon is taken by another process: $(ss -Hltnp "sport = :$git_port" | head -n 1)"
+        fi
+        rm -f "$pidfile"
+        git daemon --base-path="$base" --export-all --reuseaddr --listen=127.0.0.1 --listen="$service_address" --port="$git_port" \
+            --detach --pid-file="$pidfile" "$base" 9>&-
     fi
-    git_pid >/dev/null && return 0
-    if ss -Hltn "sport = :$git_port" 2>/dev/null | grep -q .; then
-        die "port 127.0.0.1:$git_port for the git daemon is taken by another process: $(ss -Hltnp "sport = :$git_port" | head -n 1)"
+    if ! http_pid >/dev/null; then
+        if ss -Hltn "sport = :$http_port" 2>/dev/null | grep -q .; then
+            die "port $http_port for the git HTTP server is taken by another process: $(ss -Hltnp "sport = :$http_port" | head -n 1)"
+        fi
+        setsid python3 "$repo/scripts/git-http-server.py" "$service_address" "$http_port" "$state/git-http" berth "$state/git-http/token" \
+            </dev/null >"$state/git-http/server.log" 2>&1 9>&- &
+        echo $! >"$state/git-http/server.pid"
     fi
-    rm -f "$pidfile"
-    git daemon --base-path="$base" --export-all --reuseaddr --listen=127.0.0.1 --port="$git_port" \
-        --detach --pid-file="$pidfile" "$base" 9>&-
-    local deadline=$((SECONDS + 10))
-    until git ls-remote "git://127.0.0.1:$git_port/sample.git" >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || die "the git daemon did not answer on git://127.0.0.1:$git_port within 10 s"
+    local deadline=$((SECONDS + 10)) token
+    token=$(cat "$state/git-http/token")
+    until git ls-remote "git://$service_address:$git_port/sample.git" >/dev/null 2>&1 \
+        && git -c "http.extraHeader=Authorization: Basic $(printf 'berth:%s' "$token" | base64 -w0)" ls-remote "http://$service_address:$http_port/private.git" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || die "the git servers did not answer on $service_address:$git_port and :$http_port within 10 s (log: $state/git-http/server.log)"
         sleep 0.2
     done
 }
 
+http_pid() {
+    local pidfile=$state/git-http/server.pid pid
+    [ -f "$pidfile" ] || return 1
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    [ -n "$pid" ] && alive "$pid" && [[ $(cmdline "$pid") == *git-http-server.py* ]] && echo "$pid"
+}
+
 git_stop() {
     local pid
-    if pid=$(git_pid); then
+    for pid in "$(git_pid || true)" "$(http_pid || true)"; do
+        [ -n "$pid" ] || continue
         kill -TERM "$pid" 2>/dev/null || true
         wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$state/git/daemon.pid"
+    done
+    rm -f "$state/git/daemon.pid" "$state/git-http/server.pid"
 }
 
 # --- reporting --------------------------------------------------------------------------------
@@ -540,13 +594,14 @@ status() {
         read -r n p m <<<"$d"
         if pinged "$n"; then echo "$n 127.0.0.1:$p $m up"; else echo "$n 127.0.0.1:$p $m down"; code=3; fi
     done
-    if git_pid >/dev/null; then echo "git git://127.0.0.1:$git_port/ up"; else echo "git git://127.0.0.1:$git_port/ down"; code=3; fi
+    if git_pid >/dev/null; then echo "git git://$service_address:$git_port/ up"; else echo "git git://$service_address:$git_port/ down"; code=3; fi
+    if http_pid >/dev/null; then echo "git-http http://$service_address:$http_port/ up"; else echo "git-http http://$service_address:$http_port/ down"; code=3; fi
     [ -s "$state/storage-driver" ] && echo "storage-driver $(cat "$state/storage-driver")"
     return $code
 }
 
 server_json() { # NAME
-    printf '{"name":"%s","host":"127.0.0.1","docker_port":%s,"tls_enabled":false,"total_cpu":2,"total_memory_mb":4096,"total_disk_gb":20,"max_workspaces":20}' \
+    printf '{"name":"%s","host":"127.0.0.1","docker_port":%s,"tls_enabled":false,"network_mode":"isolated","total_cpu":2,"total_memory_mb":4096,"total_disk_gb":20,"max_workspaces":20}' \
         "$1" "$(port_of "$1")"
 }
 
@@ -562,7 +617,10 @@ export BERTH_TEST_DOCKER_TLS=127.0.0.1:$(port_of ws-tls-1)
 export BERTH_TEST_DOCKER_BADCERT=127.0.0.1:$(port_of ws-badcert-1)
 export BERTH_TEST_DOCKER_CERTS=$certs
 export BERTH_TEST_DOCKER_SOCKET=$(sock ws-local-1)
-export BERTH_TEST_GIT_URL=git://127.0.0.1:$git_port/sample.git
+export BERTH_TEST_GIT_URL=git://$service_address:$git_port/sample.git
+export BERTH_TEST_GIT_HTTP_URL=http://$service_address:$http_port/private.git
+export BERTH_TEST_GIT_HTTP_USER=berth
+export BERTH_TEST_GIT_HTTP_TOKEN=$(cat "$state/git-http/token" 2>/dev/null)
 export BERTH_WORKSPACE_SERVERS='[$(server_json ws-local-1),$(server_json ws-local-2)]'
 ENV
 }

@@ -16,6 +16,8 @@ pg_value() { printf '%s\n' "$pg_env" | sed -n "s/^export $1=//p"; }
 default BERTH_DATABASE_URL "$(pg_value BERTH_DATABASE_URL)"
 default BERTH_MIGRATE_DATABASE_URL "$(pg_value BERTH_MIGRATE_DATABASE_URL)"
 default BERTH_HTTP_ADDRESS 127.0.0.1:8080
+# The local fleet's git daemon serves git:// and its test server plain http://: allowed here only.
+default BERTH_GIT_ALLOW_INSECURE true
 
 # Secrets are generated once into .local/ (mode 600) and passed by file, never on a command line.
 umask 077
@@ -43,5 +45,8 @@ else
     echo "Admin token: the BERTH_ADMIN_TOKEN you set"
 fi
 echo "Create a tenant and key:  $bin tenant create --name demo && $bin apikey create --tenant demo"
+if [ -n "${fleet_env:-}" ]; then
+    echo "A sample repository to clone: $(printf '%s\n' "$fleet_env" | sed -n 's/^export BERTH_TEST_GIT_URL=//p')"
+fi
 echo
 exec "$bin" serve

@@ -7,6 +7,10 @@ import Foundation
 public struct SecretBox: Sendable {
     private let key: [UInt8]
 
+    /// Names the key without revealing it: the first 8 hex digits of SHA-256("berth-key-id:" ‖ key).
+    /// Stored beside each sealed value, so a rotation knows which key sealed what.
+    public var keyID: String { String(Digest.hex(Digest.sha256(Array("berth-key-id:".utf8) + key)).prefix(8)) }
+
     static let nonceLength = 12
     static let tagLength = 16
 

@@ -23,23 +23,26 @@ import Testing
 
     static func world(statementTimeout: Duration? = .seconds(30), lockTimeout: Duration? = .seconds(5)) async throws -> World {
         let testDB = try await TestDatabase.make()
+        // The data is set up with the usual timeouts; only the application's pool gets the short ones.
+        let setup = testDB.app()
+        defer { setup.shutdown() }
         let db = Database(
             configuration: .init(connectionString: testDB.appURL, poolSize: 4, statementTimeout: statementTimeout, lockTimeout: lockTimeout),
             logger: TestDatabase.logger
         )
-        let server = try await db.withSystem { scope in
+        let server = try await setup.withSystem { scope in
             try await WorkspaceServerStore().upsert(.init(
                 name: "ws-dberr", connection: .init(host: "127.0.0.1", dockerPort: 1),
                 capacity: Capacity(cpuMillis: 2000, memoryMB: 2048, diskGB: 10, workspaces: 10)
             ), in: scope)
         }
-        try await db.withSystem { try await $0.execute("UPDATE workspace_servers SET status = 'healthy' WHERE id = \(server.id)") }
-        let tenant = try await db.withSystem { try await TenantStore().create(name: "dberr", quota: .standard, in: $0).id }
+        try await setup.withSystem { try await $0.execute("UPDATE workspace_servers SET status = 'healthy' WHERE id = \(server.id)") }
+        let tenant = try await setup.withSystem { try await TenantStore().create(name: "dberr", quota: .standard, in: $0).id }
         let material = APIKeyMaterial.generate()
-        _ = try await db.withSystem { try await APIKeyStore().insert(tenantID: tenant, name: "k", prefix: material.prefix, hash: material.hash, in: $0) }
+        _ = try await setup.withSystem { try await APIKeyStore().insert(tenantID: tenant, name: "k", prefix: material.prefix, hash: material.hash, in: $0) }
         let resources = Resources(cpuMillis: 500, memoryMB: 64, diskGB: 1)
         let draft = WorkspaceDraft(tenantID: tenant, name: "locked", image: "berth-busybox:latest", resources: resources, placement: PlacementRequest(resources: resources))
-        _ = try await PlacementService(database: db, logger: TestDatabase.logger).reserve(draft)
+        _ = try await PlacementService(database: setup, logger: TestDatabase.logger).reserve(draft)
         return World(testDB: testDB, db: db, key: material.secret, workspace: draft.id)
     }
 

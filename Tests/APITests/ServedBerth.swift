@@ -46,11 +46,12 @@ struct ServedBerth {
 
     /// Starts `berth serve` on the database at `appURL` with each `(name, daemon variable)` registered.
     static func start(
-        appURL: String, testDB: TestDatabase?, servers: [(name: String, daemon: String)], environment extra: [String: String] = [:]
+        appURL: String, testDB: TestDatabase?, servers: [(name: String, daemon: String)], networkMode: String = "none",
+        environment extra: [String: String] = [:]
     ) async throws -> ServedBerth {
         let entries = try servers.map { server in
             let plain = try Self.hostPort(server.daemon)
-            return #"{"name":"\#(server.name)","host":"\#(plain.host)","docker_port":\#(plain.port),"total_cpu":8,"total_memory_mb":8192,"total_disk_gb":100,"max_workspaces":100}"#
+            return #"{"name":"\#(server.name)","host":"\#(plain.host)","docker_port":\#(plain.port),"network_mode":"\#(networkMode)","total_cpu":8,"total_memory_mb":8192,"total_disk_gb":100,"max_workspaces":100}"#
         }
         let port = try TestEnvironment.freePort()
         let logPath = NSTemporaryDirectory() + "berth-served-\(UUID().uuidString.prefix(8)).log"
@@ -144,6 +145,9 @@ struct ServedBerth {
             let engine = DockerClient(endpoint: .http(host: plain.host, port: plain.port))
             for container in (try? await engine.listContainers(labels: ["berth.deployment=\(deployment)"])) ?? [] {
                 try? await engine.removeContainer(container.id)
+            }
+            for network in (try? await engine.listNetworks(labels: ["berth.deployment=\(deployment)"])) ?? [] {
+                try? await engine.removeNetwork(network.id)
             }
         }
         db.shutdown()

@@ -3,6 +3,7 @@ import BerthTestSupport
 import Domain
 import Foundation
 import Persistence
+import Secrets
 import Testing
 
 /// One test's world for the lifecycle: a database of its own, one real engine registered as a
@@ -24,7 +25,8 @@ struct LifecycleWorld {
     static func make(
         daemon: String = "BERTH_TEST_DOCKER_PLAIN_1", name: String = "ws-life", capacity: Capacity = Capacity(cpuMillis: 4000, memoryMB: 2048, diskGB: 20, workspaces: 10),
         quota: Quota = .standard, stopGrace: Duration = .seconds(1), lostAfter: Duration = .seconds(300), orphanGrace: Duration = .zero,
-        waitLimit: Duration = .seconds(60), networkMode: String = "none", hardening: ContainerHardening = .workspace
+        waitLimit: Duration = .seconds(60), networkMode: String = "none", hardening: ContainerHardening = .workspace,
+        git: GitSetupService.Settings? = nil, keyring: SecretKeyring? = nil
     ) async throws -> LifecycleWorld {
         let testDB = try await TestDatabase.make()
         let db = testDB.app(poolSize: 8)
@@ -40,7 +42,9 @@ struct LifecycleWorld {
         let placement = PlacementService(database: db, logger: TestDatabase.logger)
         let orchestrator = WorkspaceOrchestrator(
             database: db, placement: placement, pool: pool,
-            containers: WorkspaceContainers(stopGrace: stopGrace, hardening: hardening), waitLimit: waitLimit, logger: TestDatabase.logger
+            containers: WorkspaceContainers(stopGrace: stopGrace, hardening: hardening), waitLimit: waitLimit,
+            git: git.map { GitSetupService(database: db, pool: pool, keyring: keyring, settings: $0, logger: TestDatabase.logger) },
+            logger: TestDatabase.logger
         )
         let reconciler = WorkspaceReconciler(database: db, orchestrator: orchestrator, lostAfter: lostAfter, orphanGrace: orphanGrace, logger: TestDatabase.logger)
         return LifecycleWorld(
@@ -127,6 +131,9 @@ struct LifecycleWorld {
             let containers = try? await engine.listContainers(labels: ["berth.deployment=\(deployment)"])
         {
             for container in containers { await DockerFleet.remove(container.id, from: engine) }
+            for network in (try? await engine.listNetworks(labels: ["berth.deployment=\(deployment)"])) ?? [] {
+                try? await engine.removeNetwork(network.id)
+            }
         }
         db.shutdown()
         await testDB.drop()

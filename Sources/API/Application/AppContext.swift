@@ -2,6 +2,7 @@ import Compute
 import Hummingbird
 import Persistence
 import Prometheus
+import Secrets
 
 /// What every route may use: the database, the migration state and, for the tenant and admin
 /// APIs, the orchestrator, placement, the Docker clients and the admin token.
@@ -19,12 +20,16 @@ public struct AppServices: Sendable {
     public let tenantLimits: TenantLimits
     /// How long an unfinished `Idempotency-Key` claim holds before another request may take it over.
     public let idempotencyLease: Duration
+    /// Seals repository tokens given on create; nil refuses them.
+    public let keyring: SecretKeyring?
+    /// Whether `git://` and `http://` repositories are accepted (local set-ups).
+    public let allowInsecureGit: Bool
 
     public init(
         database: Database, migrator: Migrator, orchestrator: WorkspaceOrchestrator? = nil,
         placement: PlacementService? = nil, pool: DockerServerPool? = nil, adminToken: AdminToken? = nil,
         metrics: PrometheusCollectorRegistry? = nil, tenantLimits: TenantLimits = TenantLimits(),
-        idempotencyLease: Duration = .seconds(60)
+        idempotencyLease: Duration = .seconds(60), keyring: SecretKeyring? = nil, allowInsecureGit: Bool = false
     ) {
         self.database = database
         self.migrator = migrator
@@ -35,5 +40,7 @@ public struct AppServices: Sendable {
         self.metrics = metrics
         self.tenantLimits = tenantLimits
         self.idempotencyLease = idempotencyLease
+        self.keyring = keyring
+        self.allowInsecureGit = allowInsecureGit
     }
 }

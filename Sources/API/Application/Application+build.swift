@@ -25,7 +25,10 @@ func buildRouter(services: AppServices) -> Router<BerthRequestContext> {
             .add(middleware: APIKeyMiddleware(database: services.database))
             .group(context: TenantRequestContext.self)
             .add(middleware: TenantLimitMiddleware(limiter: TenantLimiter(limits: services.tenantLimits)))
-        WorkspaceController(database: services.database, orchestrator: orchestrator, idempotencyLease: services.idempotencyLease).addRoutes(to: tenant)
+        WorkspaceController(
+            database: services.database, orchestrator: orchestrator, idempotencyLease: services.idempotencyLease,
+            keyring: services.keyring, allowInsecureGit: services.allowInsecureGit
+        ).addRoutes(to: tenant)
         UsageController(database: services.database).addRoutes(to: tenant)
     }
     if let pool = services.pool, let placement = services.placement {

@@ -62,7 +62,17 @@ enum OpenAPIDocument {
               "command": {"type": ["array", "null"], "items": {"type": "string"}, "minItems": 1, "maxItems": 256},
               "env": {"type": "object", "additionalProperties": {"type": "string"}, "maxProperties": 64},
               "labels": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 255}, "maxProperties": 32},
-              "repository": {"type": ["object", "null"], "description": "Not supported yet: refused with 422."},
+              "repository": {"type": ["object", "null"], "additionalProperties": false, "required": ["url"],
+                "description": "Cloned inside the container once it runs (repository.status in every answer). The token is sealed at once and never shown again.",
+                "properties": {
+                  "url": {"type": "string", "minLength": 1, "maxLength": 2048, "description": "https:// (git:// and http:// only where the service allows them); no credentials in it"},
+                  "branch": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+                  "commit": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{7,64}$"},
+                  "depth": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000},
+                  "submodules": {"type": ["boolean", "null"]},
+                  "path": {"type": ["string", "null"], "description": "Absolute path in the container (default /workspace/<repository name>)"},
+                  "username": {"type": ["string", "null"], "description": "Sent with the token as basic auth (default git)"},
+                  "token": {"type": ["string", "null"], "minLength": 1, "maxLength": 4096, "writeOnly": true}}},
               "placement": {"type": ["object", "null"], "additionalProperties": false, "properties": {
                 "strategy": {"enum": ["spread", "best_fit", "affinity", "round_robin"]},
                 "preferred_server": {"type": ["string", "null"]},
@@ -81,7 +91,10 @@ enum OpenAPIDocument {
               "container_id": {"type": ["string", "null"]},
               "image": {"type": "string"},
               "resources": {"type": "object", "properties": {"cpu": {"type": "number"}, "memory_mb": {"type": "integer"}, "disk_gb": {"type": "integer"}}},
-              "repository": {"type": ["object", "null"]},
+              "repository": {"type": ["object", "null"], "required": ["url", "path", "status"], "properties": {
+                "url": {"type": "string"}, "branch": {"type": ["string", "null"]}, "commit": {"type": ["string", "null"]}, "path": {"type": "string"},
+                "status": {"enum": ["none", "pending", "cloning", "ready", "failed"]}, "error": {"type": ["string", "null"]},
+                "error_code": {"type": ["string", "null"], "description": "auth_failed, repository_not_found, branch_not_found, commit_not_found, timeout, network, no_network, token_unavailable, git_missing, ..."}}},
               "labels": {"type": "object", "additionalProperties": {"type": "string"}},
               "created_at": {"type": "string", "format": "date-time"},
               "started_at": {"type": ["string", "null"], "format": "date-time"},
@@ -122,7 +135,7 @@ enum OpenAPIDocument {
             "properties": {
               "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "host": {"type": "string"}, "docker_port": {"type": "integer"},
               "tls_enabled": {"type": "boolean"}, "cert_path": {"type": ["string", "null"]}, "socket_path": {"type": ["string", "null"]},
-              "insecure": {"type": "boolean"}, "network_mode": {"enum": ["host", "none", "bridge"]}, "labels": {"type": "object"},
+              "insecure": {"type": "boolean"}, "network_mode": {"enum": ["none", "isolated", "host", "bridge"]}, "labels": {"type": "object"},
               "status": {"enum": ["healthy", "unhealthy", "offline"]}, "schedulable": {"enum": ["active", "cordoned", "draining"]},
               "last_health_check": {"type": ["string", "null"], "format": "date-time"}, "last_healthy_at": {"type": ["string", "null"], "format": "date-time"},
               "last_error": {"type": ["string", "null"]}, "consecutive_failures": {"type": "integer"},
@@ -135,7 +148,7 @@ enum OpenAPIDocument {
             "properties": {
               "name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$"}, "host": {"type": "string", "minLength": 1, "maxLength": 255},
               "docker_port": {"type": "integer", "minimum": 1, "maximum": 65535}, "tls_enabled": {"type": "boolean"}, "cert_path": {"type": ["string", "null"]},
-              "socket_path": {"type": ["string", "null"]}, "insecure": {"type": "boolean"}, "network_mode": {"enum": ["host", "none", "bridge"]},
+              "socket_path": {"type": ["string", "null"]}, "insecure": {"type": "boolean"}, "network_mode": {"enum": ["none", "isolated", "host", "bridge"]},
               "total_cpu": {"type": "number", "exclusiveMinimum": 0}, "total_memory_mb": {"type": "integer", "minimum": 1},
               "total_disk_gb": {"type": "integer", "minimum": 0}, "max_workspaces": {"type": "integer", "minimum": 1}, "labels": {"type": "object"}
             }
@@ -313,6 +326,7 @@ enum OpenAPIDocument {
               "ResizeWorkspace": {"operationId": "resizeWorkspace", "parameters": {"id": "$response.body#/id"}},
               "WorkspaceHealth": {"operationId": "workspaceHealth", "parameters": {"id": "$response.body#/id"}},
               "WorkspaceActivity": {"operationId": "workspaceActivity", "parameters": {"id": "$response.body#/id"}},
+              "RetryClone": {"operationId": "retryClone", "parameters": {"id": "$response.body#/id"}},
               "DeleteWorkspace": {"operationId": "deleteWorkspace", "parameters": {"id": "$response.body#/id"}}}}
         },
         "parameters": {
@@ -331,11 +345,11 @@ enum OpenAPIDocument {
         "/v1/workspaces": {
           "post": {
             "operationId": "createWorkspace",
-            "summary": "Create a workspace: 202 once placed; with wait=running, 201 once it is running or has failed (202 if the timeout passes first)",
+            "summary": "Create a workspace: 202 once placed; with wait=running, 201 once it is running or has failed; with wait=ready, once its repository is cloned too or has failed (202 if the timeout passes first)",
             "security": [{"apiKey": []}],
             "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255}},
-              {"name": "wait", "in": "query", "required": false, "schema": {"enum": ["running"]}},
-              {"name": "timeout", "in": "query", "required": false, "description": "Seconds to wait, with wait=running (default 120)", "schema": {"type": "integer", "minimum": 1, "maximum": 600}}],
+              {"name": "wait", "in": "query", "required": false, "schema": {"enum": ["running", "ready"]}},
+              {"name": "timeout", "in": "query", "required": false, "description": "Seconds to wait, with wait (default 120)", "schema": {"type": "integer", "minimum": 1, "maximum": 600}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateWorkspace"}}}},
             "responses": {"201": {"$ref": "#/components/responses/CreatedWorkspace"}, "202": {"$ref": "#/components/responses/CreatedWorkspace"}, "400": {"$ref": "#/components/responses/Error"},
               "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"},
@@ -413,6 +427,10 @@ enum OpenAPIDocument {
           "summary": "The container as its engine sees it now", "security": [{"apiKey": []}],
           "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WorkspaceHealth"}}}},
             "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/v1/workspaces/{id}/git/retry": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "retryClone",
+          "summary": "Clone a repository whose clone failed again; 202 with the workspace, its repository pending", "security": [{"apiKey": []}],
+          "responses": {"202": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"},
+            "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
         "/v1/workspaces/{id}/activity": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "workspaceActivity",
           "summary": "Record that the workspace is in use (for idle detection)", "security": [{"apiKey": []}],
           "responses": {"200": {"description": "Recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activity"}}}},

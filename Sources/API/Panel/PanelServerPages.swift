@@ -27,7 +27,7 @@ struct PanelServerPages {
         var name = ""
         var host = ""
         var dockerPort = ""
-        var networkModes = PanelOption.list(["none", "host", "bridge"], selected: "none")
+        var networkModes = PanelOption.list(["none", "isolated", "host", "bridge"], selected: "none")
         var totalCPU = ""
         var totalMemoryMB = ""
         var totalDiskGB = ""
@@ -42,7 +42,7 @@ struct PanelServerPages {
             name = form["name"] ?? ""
             host = form["host"] ?? ""
             dockerPort = form["docker_port"] ?? ""
-            networkModes = PanelOption.list(["none", "host", "bridge"], selected: form["network_mode"] ?? "none")
+            networkModes = PanelOption.list(["none", "isolated", "host", "bridge"], selected: form["network_mode"] ?? "none")
             totalCPU = form["total_cpu"] ?? ""
             totalMemoryMB = form["total_memory_mb"] ?? ""
             totalDiskGB = form["total_disk_gb"] ?? ""

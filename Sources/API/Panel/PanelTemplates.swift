@@ -110,7 +110,7 @@ enum PanelTemplates {
         <tbody>
         {{#workspaces}}
         <tr data-workspace-id="{{id}}" data-status="{{status}}">
-        <td>{{name}}<div class="sub mono">{{id}}</div>{{#failure}}<div class="last-error">{{failure}}</div>{{/failure}}</td>
+        <td>{{name}}<div class="sub mono">{{id}}</div>{{#failure}}<div class="last-error">{{failure}}</div>{{/failure}}{{#repository}}<div class="sub mono repository">{{repository}} <span class="badge git-{{gitStatus}}">git {{gitStatus}}</span></div>{{/repository}}{{#gitError}}<div class="last-error">{{gitError}}</div>{{/gitError}}</td>
         <td><a href="/admin/ui/tenants/{{tenantID}}">{{tenant}}</a></td>
         <td><span class="badge ws-{{status}}">{{status}}</span></td>
         <td class="mono">{{image}}</td>

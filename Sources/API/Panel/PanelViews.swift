@@ -138,6 +138,10 @@ struct WorkspaceRow {
     let created: String
     let createdISO: String
     let failure: String?
+    /// The repository, where the clone stands, and why it failed (never the token).
+    let repository: String?
+    let gitStatus: String?
+    let gitError: String?
 
     init(_ line: FleetQueries.WorkspaceLine) {
         id = line.id.description
@@ -150,7 +154,10 @@ struct WorkspaceRow {
         memory = line.resources.memory_mb
         created = PanelFormat.time(line.created_at)
         createdISO = PanelFormat.iso(line.created_at)
-        failure = line.error
+        failure = line.error.map { error in line.error_detail.map { "\(error) (\($0))" } ?? error }
+        repository = line.repository.map { repository in repository.branch.map { "\(repository.url) @ \($0)" } ?? repository.url }
+        gitStatus = line.repository?.status
+        gitError = line.repository?.error
     }
 }
 

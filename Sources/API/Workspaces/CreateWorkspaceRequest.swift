@@ -12,10 +12,13 @@ struct CreateWorkspaceRequest: StrictJSONBody {
     var env: [String: String]
     var labels: [String: String]
     var placement: PlacementRequest
+    var repository: RepositorySpec?
+    /// The repository's token, in the clear only until the controller seals it.
+    var token: String?
 
     static let fields: Set<String> = ["name", "image", "resources", "command", "repository", "env", "labels", "placement"]
 
-    static func parse(_ body: [UInt8]) throws -> CreateWorkspaceRequest {
+    static func parse(_ body: [UInt8], allowInsecureGit: Bool = false) throws -> CreateWorkspaceRequest {
         let object = try parseObject(body)
         try refuseUnknown(object, allowed: fields, at: "")
         let name = try string(object, "name", at: "")
@@ -34,15 +37,61 @@ struct CreateWorkspaceRequest: StrictJSONBody {
             }
             if let problem = WorkspaceValidation.commandProblem(command) { throw invalid("command", problem) }
         }
-        if let repository = object["repository"], repository != .null {
-            throw APIError(.unprocessableContent, code: "not_supported", message: "repositories are not supported yet")
+        var repository: RepositorySpec?, token: String?
+        if let raw = object["repository"], raw != .null {
+            (repository, token) = try parseRepository(raw, allowInsecure: allowInsecureGit)
         }
         let env = try stringMap(object, "env")
         if let problem = WorkspaceValidation.envProblem(env) { throw invalid("env", problem) }
         let labels = try stringMap(object, "labels")
         if let problem = WorkspaceValidation.labelsProblem(labels) { throw invalid("labels", problem) }
         let placement = try parsePlacement(object["placement"], resources: resources)
-        return CreateWorkspaceRequest(name: name, image: image, resources: resources, command: command, env: env, labels: labels, placement: placement)
+        return CreateWorkspaceRequest(
+            name: name, image: image, resources: resources, command: command, env: env, labels: labels, placement: placement,
+            repository: repository, token: token
+        )
+    }
+
+    /// `{"url", "branch"?, "commit"?, "depth"?, "submodules"?, "path"?, "username"?, "token"?}`, each
+    /// checked; a problem names its field. The token's text never appears in a message.
+    static func parseRepository(_ raw: JSONValue, allowInsecure: Bool) throws -> (RepositorySpec, String?) {
+        guard case .object(let object) = raw else { throw invalid("repository", "repository must be an object with url (and branch, token, ...)") }
+        try refuseUnknown(object, allowed: ["url", "branch", "commit", "depth", "submodules", "path", "username", "token"], at: "repository.")
+        func optionalString(_ key: String) throws -> String? {
+            guard let value = object[key], value != .null else { return nil }
+            guard case .string(let text) = value else { throw invalid("repository.\(key)", "repository.\(key) must be a string") }
+            return text
+        }
+        let url = try string(object, "url", at: "repository.")
+        if let problem = RepositoryValidation.urlProblem(url, allowInsecure: allowInsecure) { throw invalid("repository.url", problem) }
+        var spec = RepositorySpec(url: url)
+        if let branch = try optionalString("branch") {
+            if let problem = RepositoryValidation.branchProblem(branch) { throw invalid("repository.branch", problem) }
+            spec.branch = branch
+        }
+        if let commit = try optionalString("commit") {
+            if let problem = RepositoryValidation.commitProblem(commit) { throw invalid("repository.commit", problem) }
+            spec.commit = commit.lowercased()
+        }
+        if let depth = object["depth"], depth != .null {
+            guard case .integer(let value) = depth, (1...1_000_000).contains(value) else { throw invalid("repository.depth", "repository.depth must be from 1 to 1000000") }
+            spec.depth = value
+        }
+        if let submodules = object["submodules"], submodules != .null {
+            guard case .bool(let flag) = submodules else { throw invalid("repository.submodules", "repository.submodules must be true or false") }
+            spec.submodules = flag
+        }
+        if let path = try optionalString("path") {
+            if let problem = RepositoryValidation.pathProblem(path) { throw invalid("repository.path", problem) }
+            spec.path = path
+        }
+        if let username = try optionalString("username") {
+            if let problem = RepositoryValidation.usernameProblem(username) { throw invalid("repository.username", problem) }
+            spec.username = username
+        }
+        let token = try optionalString("token")
+        if let token, let problem = RepositoryValidation.tokenProblem(token) { throw invalid("repository.token", problem) }
+        return (spec, token)
     }
 
     /// The body of `POST /v1/workspaces/{id}/resize`: `{"resources": {"cpu", "memory_mb", "disk_gb"?}}`.

@@ -13,6 +13,10 @@ struct WorkspaceController {
     let orchestrator: WorkspaceOrchestrator
     /// How long an unfinished idempotent create holds its key before another request may take it over.
     var idempotencyLease: Duration = .seconds(60)
+    /// Seals repository tokens; nil refuses them.
+    var keyring: SecretKeyring?
+    /// Whether `git://` and `http://` repositories are accepted.
+    var allowInsecureGit = false
     let store = WorkspaceStore()
 
     func addRoutes(to group: RouterGroup<TenantRequestContext>) {
@@ -26,6 +30,7 @@ struct WorkspaceController {
         group.post("workspaces/:id/resize") { request, context in try await resize(request, context) }
         group.get("workspaces/:id/health") { _, context in try await health(context) }
         group.post("workspaces/:id/activity") { _, context in try await activity(context) }
+        group.post("workspaces/:id/git/retry") { _, context in try await retryClone(context) }
     }
 
     func create(_ request: Request, _ context: TenantRequestContext) async throws -> Response {
@@ -43,7 +48,7 @@ struct WorkspaceController {
         let hash = Digest.hex(Digest.sha256(body))
         let idempotency = IdempotencyStore()
         // The claim lasts as long as this request may: the wait it asked for, and a margin.
-        let lease = idempotencyLease + (wait ?? .zero)
+        let lease = idempotencyLease + (wait?.limit ?? .zero)
         // A concurrent request with the same key waits for the first to finish (backing off), then
         // replays it; if the first one's replica died, the claim is taken over when its lease ends.
         let deadline = ContinuousClock.now + lease + .seconds(5)
@@ -91,23 +96,31 @@ struct WorkspaceController {
             || ["insufficient_capacity", "quota_exceeded", "no_healthy_servers"].contains(error.code)
     }
 
-    /// `?wait=running[&timeout=seconds]`: how long create may wait for the workspace to settle.
-    static func waitOption(_ request: Request) throws -> Duration? {
+    /// What a create waits for before it answers.
+    struct Wait: Sendable {
+        enum Target: String, Sendable { case running, ready }
+        var target: Target
+        var limit: Duration
+    }
+
+    /// `?wait=running|ready[&timeout=seconds]`: how long create may wait for the workspace to settle
+    /// (`running`: it runs or has failed; `ready`: its repository is cloned too, or has failed).
+    static func waitOption(_ request: Request) throws -> Wait? {
         let query = request.uri.queryParameters
         guard let wait = query["wait"] else {
             if query["timeout"] != nil {
-                throw APIError(.badRequest, code: "validation_failed", message: "timeout needs wait=running", details: ["field": .string("timeout")])
+                throw APIError(.badRequest, code: "validation_failed", message: "timeout needs wait=running or wait=ready", details: ["field": .string("timeout")])
             }
             return nil
         }
-        guard wait == "running" else {
-            throw APIError(.badRequest, code: "validation_failed", message: "wait must be running", details: ["field": .string("wait")])
+        guard let target = Wait.Target(rawValue: String(wait)) else {
+            throw APIError(.badRequest, code: "validation_failed", message: "wait must be running or ready", details: ["field": .string("wait")])
         }
-        guard let text = query["timeout"] else { return .seconds(120) }
+        guard let text = query["timeout"] else { return Wait(target: target, limit: .seconds(120)) }
         guard let seconds = Int(text), (1...600).contains(seconds) else {
             throw APIError(.badRequest, code: "validation_failed", message: "timeout must be 1 to 600 seconds", details: ["field": .string("timeout")])
         }
-        return .seconds(seconds)
+        return Wait(target: target, limit: .seconds(seconds))
     }
 
     /// Creates the workspace and returns the response to send (and, with a key, to store).
@@ -121,11 +134,21 @@ struct WorkspaceController {
     /// `id` is the workspace to create. With `resumed`, an earlier request with the same
     /// `Idempotency-Key` died after choosing it: if that one placed the workspace, this one carries
     /// it on instead of placing a second.
-    func createOnce(_ body: [UInt8], wait: Duration?, id: WorkspaceID, resumed: Bool, _ context: TenantRequestContext) async throws -> (HTTPResponse.Status, [UInt8]) {
-        let parsed = try CreateWorkspaceRequest.parse(body)
+    func createOnce(_ body: [UInt8], wait: Wait?, id: WorkspaceID, resumed: Bool, _ context: TenantRequestContext) async throws -> (HTTPResponse.Status, [UInt8]) {
+        let parsed = try CreateWorkspaceRequest.parse(body, allowInsecureGit: allowInsecureGit)
+        var sealed: SealedToken?
+        if let token = parsed.token {
+            guard let keyring else {
+                throw APIError(.unprocessableContent, code: "not_supported", message: "repository tokens need BERTH_SECRET_KEY, which this service does not have")
+            }
+            // Bound to this workspace: the sealed bytes open for its row and no other.
+            let (bytes, keyID) = try keyring.seal(Array(token.utf8), associatedData: Array(id.description.utf8))
+            sealed = SealedToken(bytes: bytes, keyID: keyID)
+        }
         let draft = WorkspaceDraft(
             id: id, tenantID: context.tenant, name: parsed.name, image: parsed.image, resources: parsed.resources,
-            command: parsed.command, env: parsed.env, labels: parsed.labels, placement: parsed.placement
+            command: parsed.command, env: parsed.env, labels: parsed.labels, placement: parsed.placement,
+            repository: parsed.repository, sealedToken: sealed
         )
         let actor = WorkspaceConverger.newActor("create")
         let placed = resumed ? try await database.withTenant(context.tenant) { try await store.view(id, in: $0, includingDeleted: true) } : nil
@@ -145,43 +168,27 @@ struct WorkspaceController {
         // A failure is recorded on the workspace (status `error` with the reason), which is what the
         // tenant sees; Docker not answering leaves it `creating` for the reconciler to carry on. A
         // resumed create whose actor died is taken on here once its lease has run out.
-        let work = orchestrator.work.spawn { _ = await orchestrator.provision(draft.id, actor: actor) }
-        if let wait { await Self.settle(work, within: wait) }
-        let view = try await database.withTenant(context.tenant) { try await store.view(draft.id, in: $0, includingDeleted: true) }
-        guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
-        let settled = view.status == WorkspaceStatus.running.rawValue || view.status == WorkspaceStatus.error.rawValue
+        orchestrator.work.spawn { _ = await orchestrator.provision(draft.id, actor: actor) }
+        let (view, settled) = try await settle(draft.id, wait, context)
         return (settled && wait != nil ? .created : .accepted, try JSONResponse.encode(view))
     }
 
-    /// Returns when `work` has finished or `limit` has passed, whichever is first; never cancels `work`.
-    static func settle(_ work: Task<Void, Never>, within limit: Duration) async {
-        let gate = Gate()
-        let timer = Task { try? await Task.sleep(for: limit); gate.open() }
-        Task { await work.value; gate.open() }
-        await withCheckedContinuation { gate.wait($0) }
-        timer.cancel()
-    }
-
-    /// Opens once; a waiter that arrives after it opened goes straight through.
-    final class Gate: Sendable {
-        private let state = Mutex<(opened: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-        func open() {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.opened = true
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume()
-        }
-
-        func wait(_ continuation: CheckedContinuation<Void, Never>) {
-            let through = state.withLock { state -> Bool in
-                if state.opened { return true }
-                state.waiter = continuation
-                return false
-            }
-            if through { continuation.resume() }
+    /// The workspace once it has reached what `wait` asks for, or when its limit passes (then
+    /// `settled` is false); at once without `wait`.
+    func settle(_ id: WorkspaceID, _ wait: Wait?, _ context: TenantRequestContext) async throws -> (view: WorkspaceStore.View, settled: Bool) {
+        let deadline = ContinuousClock.now + (wait?.limit ?? .zero)
+        var pause = Duration.milliseconds(25)
+        while true {
+            let view = try await database.withTenant(context.tenant) { try await store.view(id, in: $0, includingDeleted: true) }
+            guard let view else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
+            let failed = view.status == WorkspaceStatus.error.rawValue || view.status == WorkspaceStatus.deleted.rawValue
+            let running = view.status == WorkspaceStatus.running.rawValue
+            let cloned = view.repository.map { $0.status == GitStatus.ready.rawValue || $0.status == GitStatus.failed.rawValue } ?? true
+            let settled = failed || (running && (wait?.target != .ready || cloned))
+            guard let wait, !settled, ContinuousClock.now + pause < deadline else { return (view, settled && wait != nil) }
+            _ = wait
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(500))
         }
     }
 
@@ -288,6 +295,21 @@ struct WorkspaceController {
         _ = try await owned(id, context)
         guard let report = try await orchestrator.health(id) else { throw APIError(.notFound, code: "not_found", message: "workspace not found") }
         return try JSONResponse.make(report, status: .ok)
+    }
+
+    /// `POST /v1/workspaces/{id}/git/retry`: runs a failed clone again; `202` with the workspace
+    /// (its repository `pending`), `409` when its clone has not failed.
+    func retryClone(_ context: TenantRequestContext) async throws -> Response {
+        let id = try Self.workspaceID(context)
+        let view = try await owned(id, context)
+        guard let git = orchestrator.git else { throw APIError(.unprocessableContent, code: "not_supported", message: "this service clones no repositories") }
+        guard view.repository != nil else { throw APIError(.conflict, code: "invalid_state", message: "the workspace has no repository") }
+        guard try await git.retry(id) else {
+            throw APIError(.conflict, code: "invalid_state", message: "the repository's clone has not failed (it is \(view.repository?.status ?? "none"))")
+        }
+        try await audit(context, "workspace.git_retry", id)
+        orchestrator.work.spawn { await git.run(id) }
+        return try JSONResponse.make(try await owned(id, context), status: .accepted)
     }
 
     /// `POST /v1/workspaces/{id}/activity`: the tenant says the workspace is in use (idle detection).

@@ -313,3 +313,57 @@ extension DockerError {
     /// Docker answered 404: no such container, image or exec.
     public var isNotFound: Bool { code == .http && status == 404 }
 }
+
+// MARK: - Networks
+
+extension DockerClient {
+    /// One entry of `GET /networks`.
+    public struct NetworkSummary: Sendable, Decodable, Equatable {
+        public var id: String
+        public var name: String
+        public var labels: [String: String]
+
+        enum CodingKeys: String, CodingKey {
+            case id = "Id"
+            case name = "Name"
+            case labels = "Labels"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(String.self, forKey: .id)
+            name = try container.decode(String.self, forKey: .name)
+            labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        }
+    }
+
+    /// `POST /networks/create`: a bridge network of its own, with traffic between its containers off.
+    /// One that exists by that name already is not an error (Docker answers 409); its id is returned.
+    public func createBridgeNetwork(_ name: String, labels: [String: String]) async throws(DockerError) -> String {
+        struct Body: Encodable {
+            let Name: String
+            let Driver = "bridge"
+            let CheckDuplicate = true
+            let Labels: [String: String]
+            let Options = ["com.docker.network.bridge.enable_icc": "false"]
+        }
+        struct Created: Decodable { let Id: String }
+        do {
+            let response = try await send(.post, "/networks/create", json: Body(Name: name, Labels: labels))
+            return try decode(Created.self, from: response, for: "POST /networks/create").Id
+        } catch where error.code == .http && error.status == 409 {
+            return try await get(NetworkSummary.self, "/networks/\(Self.escape(name))").id
+        }
+    }
+
+    /// `DELETE /networks/{id}`; a network that is gone already is not an error.
+    public func removeNetwork(_ nameOrID: String) async throws(DockerError) {
+        _ = try await send(.delete, "/networks/\(Self.escape(nameOrID))", accepting: [404])
+    }
+
+    /// `GET /networks?filters={"label":[…]}`.
+    public func listNetworks(labels: [String]) async throws(DockerError) -> [NetworkSummary] {
+        let filters = (try? JSONEncoder().encode(["label": labels])) ?? Data()
+        return try await get([NetworkSummary].self, "/networks", query: [("filters", String(decoding: filters, as: UTF8.self))])
+    }
+}

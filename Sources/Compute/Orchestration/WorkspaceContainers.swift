@@ -26,10 +26,13 @@ public struct WorkspaceContainers: Sendable {
                 Label.workspace: row.id.description, Label.tenant: row.tenantID.description, Label.deployment: deployment,
             ]) { _, berth in berth },
             resources: ContainerResources(cpuMillis: row.resources.cpuMillis, memoryMB: row.resources.memoryMB),
-            networkMode: server.connection.networkMode,
+            networkMode: server.connection.networkMode == "isolated" ? Self.networkName(row.id) : server.connection.networkMode,
             hardening: hardening
         )
     }
+
+    /// The network of its own a workspace gets on an `isolated` server.
+    public static func networkName(_ id: WorkspaceID) -> String { "berth-\(id)" }
 
     /// The labels Berth puts on its containers.
     public enum Label {

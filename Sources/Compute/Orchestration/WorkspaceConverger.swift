@@ -174,6 +174,12 @@ public struct WorkspaceConverger: Sendable {
                 if !error.isNotFound { throw Deferral(failure: Self.failure(error, doing: "remove")) }
             }
         }
+        // Its own network, if it had one (a no-op when it had none).
+        do {
+            try await client.removeNetwork(WorkspaceContainers.networkName(row.id))
+        } catch {
+            throw Deferral(failure: Self.failure(error, doing: "remove"))
+        }
         _ = try await record(row, actor: actor) { scope in
             try await placement.release(row.id, compute: true, slot: true, in: scope)
             try await workspaces.transition(row.id, from: nil, to: .deleted, reason: container == nil ? "no container to remove" : "container removed", in: scope)
@@ -296,9 +302,15 @@ public struct WorkspaceConverger: Sendable {
     /// Creates the container of a workspace in `creating`. A refusal from Docker fails the create:
     /// whatever was made goes, and everything the workspace held is given back.
     private func createContainer(_ row: WorkspaceStore.Row, on server: WorkspaceServer, _ client: DockerClient, actor: String) async throws {
-        let spec = containers.spec(for: row, on: server, deployment: try await deployment.id(database))
+        let deploymentID = try await deployment.id(database)
+        let spec = containers.spec(for: row, on: server, deployment: deploymentID)
         let containerID: String
         do {
+            if server.connection.networkMode == "isolated" {
+                _ = try await client.createBridgeNetwork(WorkspaceContainers.networkName(row.id), labels: [
+                    WorkspaceContainers.Label.workspace: row.id.description, WorkspaceContainers.Label.deployment: deploymentID,
+                ])
+            }
             containerID = try await client.createContainer(spec)
         } catch where Self.isTransient(error) {
             // The engine may have made it before the answer was lost: the next step finds it by name.

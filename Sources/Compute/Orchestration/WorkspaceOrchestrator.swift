@@ -47,6 +47,8 @@ public struct WorkspaceOrchestrator: Sendable {
     public let converger: WorkspaceConverger
     /// Creates that go on after their request answered; drained on shutdown.
     public let work: BackgroundWork
+    /// Clones repositories once their workspaces run; nil where no workspace has one (tests).
+    public let git: GitSetupService?
     /// How long a request waits for another actor to apply its intent before answering `accepted`.
     let waitLimit: Duration
     let workspaces = WorkspaceStore()
@@ -56,8 +58,9 @@ public struct WorkspaceOrchestrator: Sendable {
         database: Database, placement: PlacementService, pool: DockerServerPool,
         containers: WorkspaceContainers = WorkspaceContainers(), deployment: Deployment = Deployment(),
         lease: Duration = .seconds(90), waitLimit: Duration = .seconds(60), work: BackgroundWork = BackgroundWork(),
-        logger: Logger
+        git: GitSetupService? = nil, logger: Logger
     ) {
+        self.git = git
         self.database = database
         self.placement = placement
         self.pool = pool
@@ -89,16 +92,19 @@ public struct WorkspaceOrchestrator: Sendable {
         try await placement.reserve(draft, actor: actor, lease: converger.lease).server
     }
 
-    /// The second half: makes and starts the container, as the actor that placed it.
+    /// The second half: makes and starts the container, as the actor that placed it, then clones its
+    /// repository, if it has one.
     public func provision(_ id: WorkspaceID, actor: String) async -> WorkspaceConverger.Outcome {
-        await converger.run(id, actor: actor)
+        let outcome = await converger.run(id, actor: actor)
+        if case .settled(let row, _) = outcome, row.status == .running { await git?.run(id) }
+        return outcome
     }
 
     /// Takes CPU and memory on the workspace's own server again and starts its container. When the
     /// server has no room any more, the workspace stays as it was.
     @discardableResult
     public func start(_ id: WorkspaceID) async throws -> LifecycleResult {
-        try await change(.start, id, to: .starting) { row, scope in
+        let result = try await change(.start, id, to: .starting) { row, scope in
             guard row.containerID != nil else {
                 throw OrchestrationError.invalidState("the workspace has no container (its creation failed); delete it and create it again")
             }
@@ -111,6 +117,9 @@ public struct WorkspaceOrchestrator: Sendable {
             }
             return .running
         }
+        // A clone that was waiting for the workspace to run (it stopped mid-clone) goes on now.
+        if let git, case .applied(let row) = result, row.status == .running { work.spawn { await git.run(id) } }
+        return result
     }
 
     /// Stops the container; its CPU and memory go back once Docker confirms it stopped (disk and

@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// Keeps the database and the engines in agreement, on a timer, through the same converger the
 /// requests use. Each pass:
 ///
-/// 1. applies every intent no actor is applying (its actor died, or Docker did not answer);
+/// 1. applies every intent no actor is applying (its actor died, or Docker did not answer), and runs
+///    the clones that are due (a retry after a transient failure, or one a crash cut off);
 /// 2. on each healthy server, moves a `running` workspace whose container died to `error` (the
 ///    seed's rule), stops a container that runs behind a row that says it should not, and removes,
 ///    after a grace period, containers of this deployment that no live row claims;
@@ -24,6 +25,8 @@ public struct WorkspaceReconciler: Service {
     let pool: DockerServerPool
     let placement: PlacementService
     let converger: WorkspaceConverger
+    let git: GitSetupService?
+    let work: BackgroundWork
     let interval: Duration
     /// How long a server may be offline before its workspaces are given up.
     let lostAfter: Duration
@@ -42,6 +45,8 @@ public struct WorkspaceReconciler: Service {
         self.pool = orchestrator.pool
         self.placement = orchestrator.placement
         self.converger = orchestrator.converger
+        self.git = orchestrator.git
+        self.work = orchestrator.work
         self.interval = interval
         self.lostAfter = lostAfter
         self.orphanGrace = orphanGrace
@@ -77,6 +82,8 @@ public struct WorkspaceReconciler: Service {
         public var adopted: [WorkspaceID] = []
         /// Servers whose reservations had drifted from their workspaces', corrected.
         public var corrected: [ServerID] = []
+        /// Workspaces whose clone was due (pending, or cut off by a crash) and was run.
+        public var cloned: [WorkspaceID] = []
 
         public init() {}
     }
@@ -103,6 +110,7 @@ public struct WorkspaceReconciler: Service {
     public func pass() async -> Report {
         var report = Report()
         report.applied = await applyPending()
+        report.cloned = await runDueClones()
         await watchServers(&report)
         report.lost = await giveUpLostServers()
         report.corrected = await correctReservations()
@@ -129,6 +137,22 @@ public struct WorkspaceReconciler: Service {
                 started += 1
             }
         }
+        return ids
+    }
+
+    /// Clones that are due (waiting for a retry, or cut off by a crash: their deadline passed) are
+    /// started in the background, since one may take minutes; a clone already running elsewhere is
+    /// not started twice (each run claims its attempt first).
+    func runDueClones() async -> [WorkspaceID] {
+        guard let git else { return [] }
+        let ids: [WorkspaceID]
+        do {
+            ids = try await git.due(limit: 20)
+        } catch {
+            logger.warning("reconciler could not read due clones", metadata: ["error": "\(error)"])
+            return []
+        }
+        for id in ids { work.spawn { await git.run(id) } }
         return ids
     }
 
@@ -199,6 +223,7 @@ public struct WorkspaceReconciler: Service {
                 report.adopted += await adopt(on: server, rows.filter { $0.serverID == server.id && $0.errorCode == WorkspaceFailure.serverLost })
             }
             report.orphansRemoved += await removeOrphans(containers, on: server, live: live)
+            await removeOrphanNetworks(on: server, deployment: deployment, live: live)
         }
     }
 
@@ -232,6 +257,19 @@ public struct WorkspaceReconciler: Service {
             }
         }
         return removed
+    }
+
+    /// Networks of their own that workspaces no longer need (the workspace is deleted, or lives
+    /// elsewhere): removed. One still in use is refused by Docker and left for a later pass.
+    func removeOrphanNetworks(on server: WorkspaceServer, deployment: String, live: [String: LiveRow]) async {
+        guard let client = try? pool.client(for: server),
+            let networks = try? await client.listNetworks(labels: ["\(WorkspaceContainers.Label.deployment)=\(deployment)"])
+        else { return }
+        for network in networks {
+            let workspace = network.labels[WorkspaceContainers.Label.workspace] ?? ""
+            if let row = live[workspace], row.serverID == server.id { continue }
+            try? await client.removeNetwork(network.id)
+        }
     }
 
     // MARK: - 3. Lost servers

@@ -225,6 +225,17 @@ public struct PlacementService: Sendable {
                     \(PostgresJSON(draft.labels))::jsonb, \(PostgresJSON(["strategy": draft.placement.strategy.rawValue]))::jsonb,
                     'running', 1, 0, \(actor), CASE WHEN \(actor)::text IS NULL THEN NULL ELSE now() + make_interval(secs => \(lease.inSeconds)) END)
                 """)
+            if let repository = draft.repository {
+                try await scope.execute("""
+                    UPDATE workspaces SET repository_url = \(repository.url), repository_branch = \(repository.branch),
+                        repository_commit = \(repository.commit), repository_depth = \(repository.depth),
+                        repository_submodules = \(repository.submodules), repository_path = \(repository.path),
+                        repository_username = \(repository.username),
+                        repository_token_sealed = \(draft.sealedToken.map { PostgresBytes($0.bytes) }), repository_token_key_id = \(draft.sealedToken?.keyID),
+                        git_status = 'pending'
+                    WHERE id = \(draft.id)
+                    """)
+            }
             try await scope.execute("""
                 INSERT INTO workspace_events (tenant_id, workspace_id, from_status, to_status, reason)
                 VALUES (\(draft.tenantID), \(draft.id), NULL, 'creating', 'placed')

@@ -67,9 +67,11 @@ public struct ServerConnection: Sendable, Equatable, Codable {
     public var socketPath: String?
     /// Allows plain TCP to a host that is not loopback.
     public var insecure: Bool
-    /// Docker network mode for workspace containers on this server: `none` (isolated, the default),
-    /// or `host`, which an admin must set on purpose: a workspace then reaches every service on the
-    /// host's loopback (other engines' APIs, the database, Berth) and every other workspace's ports.
+    /// Docker network mode for workspace containers on this server: `none` (no network, the
+    /// default); `isolated`, a bridge network of its own per workspace (nothing else on it, so no
+    /// other workspace; the host's loopback unreachable; egress as the engine routes it); or `host`,
+    /// which an admin must set on purpose: a workspace then reaches every service on the host's
+    /// loopback (other engines' APIs, the database, Berth) and every other workspace's ports.
     public var networkMode: String
 
     public init(
@@ -94,7 +96,7 @@ public struct ServerConnection: Sendable, Equatable, Codable {
         if !host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]_".contains($0)) }) { return "host must be a hostname or IP address" }
         if socketPath == nil, !(1...65535).contains(dockerPort) { return "docker_port must be from 1 to 65535" }
         if tlsEnabled, (certPath ?? "").isEmpty { return "tls_enabled needs cert_path (a folder with ca.pem, cert.pem, key.pem)" }
-        if !["host", "none", "bridge"].contains(networkMode) { return "network_mode must be host, none or bridge" }
+        if !["host", "none", "bridge", "isolated"].contains(networkMode) { return "network_mode must be none, isolated, host or bridge" }
         if socketPath == nil, !tlsEnabled, !insecure, !Self.isLoopback(host) {
             return "plain TCP to \(host) is refused: enable TLS, or mark the server insecure"
         }

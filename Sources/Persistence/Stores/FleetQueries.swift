@@ -21,6 +21,7 @@ public struct FleetQueries: Sendable {
         public let error_code: String?
         /// What Docker or the engine said, which may name the engine: for admins, never for tenants.
         public let error_detail: String?
+        public let repository: WorkspaceStore.RepositoryView?
 
         public struct TenantRef: Sendable, Codable, Equatable { public let id: TenantID; public let name: String }
     }
@@ -31,7 +32,8 @@ public struct FleetQueries: Sendable {
     ) async throws -> [WorkspaceLine] {
         try await scope.execute("""
             SELECT w.id, w.tenant_id, t.name AS tenant_name, w.name, w.status, w.server_id, s.name AS server_name, w.container_id,
-                   w.image, w.cpu::float8 AS cpu, w.memory_mb, w.disk_gb, w.labels, w.created_at, w.error, w.error_code, w.error_detail
+                   w.image, w.cpu::float8 AS cpu, w.memory_mb, w.disk_gb, w.labels, w.created_at, w.error, w.error_code, w.error_detail,
+                   w.repository_url, w.repository_branch, w.repository_commit, w.repository_path, w.git_status, w.git_error, w.git_error_code
             FROM workspaces w JOIN tenants t ON t.id = w.tenant_id LEFT JOIN workspace_servers s ON s.id = w.server_id
             WHERE w.status <> 'deleted'
               AND (\(server)::uuid IS NULL OR w.server_id = \(server))
@@ -50,7 +52,8 @@ public struct FleetQueries: Sendable {
                 resources: .init(cpu: try row.decode("cpu"), memory_mb: try row.decode("memory_mb"), disk_gb: try row.decode("disk_gb")),
                 labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
                 created_at: try row.decode("created_at"), error: try row.decode("error"),
-                error_code: try row.decode("error_code"), error_detail: try row.decode("error_detail")
+                error_code: try row.decode("error_code"), error_detail: try row.decode("error_detail"),
+                repository: try WorkspaceStore.RepositoryView.decode(row)
             )
         }
     }

@@ -245,7 +245,7 @@ extension WorkspaceStore {
         public let container_id: String?
         public let image: String
         public let resources: ResourcesView
-        public let repository: String?
+        public let repository: RepositoryView?
         public let labels: [String: String]
         public let created_at: Date
         public let started_at: Date?
@@ -253,9 +253,30 @@ extension WorkspaceStore {
         public let error: String?
     }
 
+    /// A workspace's repository as anyone may see it: never the token.
+    public struct RepositoryView: Sendable, Codable, Equatable {
+        public let url: String
+        public let branch: String?
+        public let commit: String?
+        public let path: String
+        public let status: String
+        public let error: String?
+        public let error_code: String?
+
+        static func decode(_ row: PostgresRow) throws -> RepositoryView? {
+            guard let url = try row.decode("repository_url", as: String?.self) else { return nil }
+            return RepositoryView(
+                url: url, branch: try row.decode("repository_branch"), commit: try row.decode("repository_commit"),
+                path: try row.decode("repository_path", as: String?.self) ?? "/workspace/" + RepositorySpec.name(of: url),
+                status: try row.decode("git_status"), error: try row.decode("git_error"), error_code: try row.decode("git_error_code")
+            )
+        }
+    }
+
     static let viewColumns = """
         w.id, w.name, w.status, w.server_id, s.name AS server_name, w.container_id, w.image, w.cpu::float8 AS cpu,
-        w.memory_mb, w.disk_gb, w.labels, w.created_at, w.started_at, w.stopped_at, w.error
+        w.memory_mb, w.disk_gb, w.labels, w.created_at, w.started_at, w.stopped_at, w.error,
+        w.repository_url, w.repository_branch, w.repository_commit, w.repository_path, w.git_status, w.git_error, w.git_error_code
         """
 
     public func view(_ id: WorkspaceID, in scope: TenantScope, includingDeleted: Bool = false) async throws -> View? {
@@ -287,7 +308,7 @@ extension WorkspaceStore {
             server: try serverID.map { View.ServerRef(id: $0, name: try row.decode("server_name", as: String?.self) ?? "") },
             container_id: try row.decode("container_id"), image: try row.decode("image"),
             resources: .init(cpu: try row.decode("cpu"), memory_mb: try row.decode("memory_mb"), disk_gb: try row.decode("disk_gb")),
-            repository: nil, labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
+            repository: try RepositoryView.decode(row), labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
             created_at: try row.decode("created_at"), started_at: try row.decode("started_at"),
             stopped_at: try row.decode("stopped_at"), error: try row.decode("error")
         )

@@ -8,6 +8,7 @@ import Logging
 import Metrics
 import Persistence
 import Prometheus
+import Secrets
 import ServiceLifecycle
 import UnixSignals
 
@@ -40,8 +41,10 @@ struct Serve: AsyncParsableCommand {
         let registrations: [WorkspaceServerStore.Registration]
         let adminToken: AdminToken?
         let timing: LifecycleTiming
+        let keyring: SecretKeyring?
         do {
             timing = try LifecycleTiming(env)
+            keyring = try SecretsConfiguration.keyring(env)
             adminToken = try env.value("BERTH_ADMIN_TOKEN").map { token in
                 guard let parsed = AdminToken(token), token.count >= 16 else {
                     throw ConfigurationError("BERTH_ADMIN_TOKEN must be at least 16 characters")
@@ -88,9 +91,11 @@ struct Serve: AsyncParsableCommand {
         let placement = PlacementService(database: db, logger: logger)
         var hardening = ContainerHardening.workspace
         hardening.pidsLimit = timing.pidsLimit
+        let git = GitSetupService(database: db, pool: pool, keyring: keyring, settings: timing.git, logger: logger)
         let orchestrator = WorkspaceOrchestrator(
             database: db, placement: placement, pool: pool,
-            containers: WorkspaceContainers(stopGrace: timing.stopGrace, hardening: hardening), lease: timing.workspaceLease, logger: logger
+            containers: WorkspaceContainers(stopGrace: timing.stopGrace, hardening: hardening), lease: timing.workspaceLease,
+            git: git, logger: logger
         )
         let reconciler = WorkspaceReconciler(
             database: db, orchestrator: orchestrator, interval: timing.reconcileInterval,
@@ -101,7 +106,8 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(
             services: AppServices(
                 database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken,
-                metrics: metrics, tenantLimits: timing.tenantLimits, idempotencyLease: timing.idempotencyLease
+                metrics: metrics, tenantLimits: timing.tenantLimits, idempotencyLease: timing.idempotencyLease,
+                keyring: keyring, allowInsecureGit: timing.git.allowInsecure
             ),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "berth"),
             logger: logger
@@ -152,6 +158,7 @@ struct LifecycleTiming {
     var tenantLimits = TenantLimits()
     var idempotencyLease: Duration = .seconds(60)
     var workspaceLease: Duration = .seconds(90)
+    var git = GitSetupService.Settings()
     var lockTimeout: Duration = .seconds(5)
 
     init(_ env: Environment) throws {
@@ -170,6 +177,14 @@ struct LifecycleTiming {
         idempotencyLease = try seconds("BERTH_IDEMPOTENCY_LEASE", 1...3600) ?? idempotencyLease
         workspaceLease = try seconds("BERTH_WORKSPACE_LEASE", 1...3600) ?? workspaceLease
         lockTimeout = try seconds("BERTH_DATABASE_LOCK_TIMEOUT", 0.01...600) ?? lockTimeout
+        git.cloneTimeout = try seconds("BERTH_GIT_CLONE_TIMEOUT", 1...3600) ?? git.cloneTimeout
+        git.backoff = try seconds("BERTH_GIT_RETRY_BACKOFF", 0.1...3600) ?? git.backoff
+        if let text = try env.value("BERTH_GIT_ALLOW_INSECURE") {
+            guard let flag = ["true": true, "1": true, "false": false, "0": false][text.lowercased()] else {
+                throw ConfigurationError("BERTH_GIT_ALLOW_INSECURE must be true or false")
+            }
+            git.allowInsecure = flag
+        }
         func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double? {
             guard let text = try env.value(name) else { return nil }
             guard let value = Double(text), range.contains(value) else { throw ConfigurationError("\(name) must be a number from \(range.lowerBound) to \(range.upperBound)") }
