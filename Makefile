@@ -25,4 +25,5 @@ stop:
 	scripts/postgres.sh stop
 
 clean: stop
+	scripts/postgres.sh destroy
 	rm -rf .local .build

@@ -3,12 +3,16 @@
 #   berth_owner   LOGIN, owns the database; `berth migrate` runs as it
 #   berth_app     LOGIN, the service's role: not superuser, not owner, no BYPASSRLS
 #   berth_tenant  NOLOGIN, no BYPASSRLS; tenant transactions SET LOCAL ROLE to it
-# Usage: scripts/postgres.sh install|start|stop|status|env
-# Settings: BERTH_PG_DIR (default <repo>/.local/postgres), BERTH_PG_PORT (default 55432).
+# Usage: scripts/postgres.sh install|start|stop|status|env|destroy
+# Settings: BERTH_PG_DIR (default /var/tmp/berth-postgres-<checkout id>), BERTH_PG_PORT (default 55432).
+#
+# The cluster runs as the postgres user (PostgreSQL refuses root), who must reach its folder: a
+# checkout under a private home (root's is mode 0700) is out of its reach, so by default the cluster
+# lives outside the checkout, under /var/tmp, one per checkout (named after a digest of its path).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-dir=${BERTH_PG_DIR:-$repo/.local/postgres}
+dir=${BERTH_PG_DIR:-/var/tmp/berth-postgres-$(printf '%s' "$repo" | sha256sum | cut -c1-12)}
 port=${BERTH_PG_PORT:-55432}
 data=$dir/data
 run=$dir/run
@@ -45,9 +49,22 @@ install() {
 
 random_password() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 
+# Where older versions of this script kept the cluster: inside the checkout. One still running there
+# holds the port, so it is stopped (its data is a throwaway cluster's, and is left where it is).
+retire_old_cluster() {
+    local old=$repo/.local/postgres/data
+    [ "$old" != "$data" ] && [ -f "$old/postmaster.pid" ] || return 0
+    as_pg "$(bindir)/pg_ctl" -D "$old" status >/dev/null 2>&1 || return 0
+    echo "postgres.sh: stopping the cluster an older version kept in $repo/.local/postgres" >&2
+    as_pg "$(bindir)/pg_ctl" -D "$old" -m fast -w -t 60 stop >/dev/null || true
+}
+
 init_cluster() {
     [ -f "$data/PG_VERSION" ] && return 0
     mkdir -p "$dir" "$run"
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir"; then
+        die "the postgres user cannot reach $dir (a parent folder is private); set BERTH_PG_DIR to a folder it can reach"
+    fi
     if [ ! -f "$creds" ]; then
         umask 077
         cat > "$creds" <<CREDS
@@ -76,6 +93,7 @@ psql_super() { as_pg psql -X -q -v ON_ERROR_STOP=1 -h "$run" -p "$port" -U postg
 
 start() {
     install
+    retire_old_cluster
     init_cluster
     if ! is_running; then
         [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir"
@@ -114,6 +132,13 @@ stop() {
     if is_running; then as_pg "$(bindir)/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null; fi
 }
 
+# Stops the cluster and removes its folder (make clean).
+destroy() {
+    stop
+    case $dir in /|"") die "refusing to remove '$dir'" ;; esac
+    rm -rf -- "$dir"
+}
+
 env_lines() {
     [ -f "$creds" ] || die "no cluster at $dir (run: scripts/postgres.sh start)"
     # shellcheck disable=SC1090
@@ -136,5 +161,6 @@ case "${1:-}" in
     stop) stop ;;
     status) if is_running; then echo running; else echo stopped; exit 3; fi ;;
     env) env_lines ;;
-    *) die "usage: scripts/postgres.sh install|start|stop|status|env" ;;
+    destroy) destroy ;;
+    *) die "usage: scripts/postgres.sh install|start|stop|status|env|destroy" ;;
 esac

@@ -9,6 +9,8 @@ if [ "${CI:-}" = true ]; then
     trap 'scripts/fleet.sh stop >/dev/null 2>&1 || true; scripts/postgres.sh stop || true' EXIT
 fi
 scripts/postgres.sh start
+# A clone in a private (0700) folder, as in root's home, starts its own cluster too.
+scripts/private-folder-test.sh
 if [ -x scripts/fleet.sh ]; then
     scripts/fleet.sh up
     eval "$(scripts/fleet.sh env)"
