@@ -150,8 +150,10 @@ public struct WorkspaceStore: Sendable {
     /// sets the given fields. Returns `false` (changing nothing) when it is not in one of `from`.
     ///
     /// `at` is when the change happened as Docker saw it (a container's `StartedAt` or `FinishedAt`);
-    /// the usage interval opens or closes then, and `started_at` or `stopped_at` take it. Without it,
-    /// or when it is more than five minutes from the database's clock, now is used.
+    /// the usage interval opens or closes then, and `started_at` or `stopped_at` take it, however
+    /// long ago (a container that died during an outage stops being metered when it died). Without
+    /// it, or when it is before the workspace existed or in the future (an engine's clock that is
+    /// off), now is used.
     @discardableResult
     public func transition(
         _ id: WorkspaceID, from: Set<WorkspaceStatus>?, to: WorkspaceStatus, reason: String? = nil,
@@ -162,7 +164,7 @@ public struct WorkspaceStore: Sendable {
         let allowed = from.map { "{" + $0.map(\.rawValue).sorted().joined(separator: ",") + "}" }
         guard let row = try await scope.first("""
             WITH moment AS (
-                SELECT CASE WHEN \(instant)::timestamptz BETWEEN now() - interval '5 minutes' AND now() + interval '5 minutes'
+                SELECT CASE WHEN \(instant)::timestamptz BETWEEN (SELECT created_at FROM workspaces WHERE id = \(id)) AND now() + interval '5 seconds'
                             THEN \(instant)::timestamptz ELSE now() END AS at
             )
             UPDATE workspaces w SET status = \(to.rawValue),
