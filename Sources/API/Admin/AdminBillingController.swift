@@ -11,19 +11,21 @@ struct AdminBillingController {
 
     func addRoutes(to group: RouterGroup<AdminRequestContext>) {
         group.get("tenants/:id/usage/export") { request, context in try await tenantExport(request, context) }
-        group.get("billing/export") { request, _ in try await billingExport(request) }
+        group.get("billing/export") { request, context in try await billingExport(request, context) }
     }
 
     func tenantExport(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let id = try AdminTenantsController.tenantID(context)
         guard try await database.withSystem({ try await TenantStore().get(id, in: $0) }) != nil else { throw AdminTenantsController.notFound }
-        return try await UsageController.exportResponse(request) { period, sink in
+        let (database, reports) = (database, reports)
+        return try UsageController.exportResponse(request, logger: context.logger) { period, sink in
             try await database.withSystem { scope in try await reports.export(tenant: id, for: period, in: scope, sink) }
         }
     }
 
-    func billingExport(_ request: Request) async throws -> Response {
-        try await UsageController.exportResponse(request) { period, sink in
+    func billingExport(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let (database, reports) = (database, reports)
+        return try UsageController.exportResponse(request, logger: context.logger) { period, sink in
             try await database.withSystem { scope in try await reports.export(tenant: nil, for: period, in: scope, sink) }
         }
     }

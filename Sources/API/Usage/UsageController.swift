@@ -3,6 +3,7 @@ import Domain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import Persistence
 
 /// The tenant's usage routes: `GET /v1/usage` (a rated report) and `GET /v1/usage/export` (one row
@@ -24,34 +25,48 @@ struct UsageController {
     }
 
     func export(_ request: Request, _ context: TenantRequestContext) async throws -> Response {
-        try await Self.exportResponse(request) { period, sink in
-            try await database.withTenant(context.tenant) { scope in try await reports.export(for: period, in: scope, sink) }
+        let (database, reports, tenant) = (database, reports, context.tenant)
+        return try Self.exportResponse(request, logger: context.logger) { period, sink in
+            try await database.withTenant(tenant) { scope in try await reports.export(for: period, in: scope, sink) }
         }
     }
 
     /// An export as a response: `from` and `to` required, `format=csv|json` (default json). `read`
-    /// hands the rows for the period to the sink, inside whatever scope the caller chooses. Rows are
-    /// read in full inside the transaction, then sent: a slow client never holds a connection.
+    /// hands the rows for the period to the sink, inside whatever scope the caller chooses.
+    ///
+    /// The body is streamed: each batch read from PostgreSQL is encoded and written before the next
+    /// is read, so memory stays flat whatever the export's size, and the writes wait for a slow
+    /// client (which holds its database connection meanwhile). The parameters are checked before
+    /// anything is sent; a failure after the first byte can only cut the body short, and is logged.
     static func exportResponse(
-        _ request: Request, _ read: (UsagePeriod, ([UsageExportRow]) async throws -> Void) async throws -> Void
-    ) async throws -> Response {
+        _ request: Request, logger: Logger,
+        _ read: @escaping @Sendable (UsagePeriod, ([UsageExportRow]) async throws -> Void) async throws -> Void
+    ) throws -> Response {
         let query = request.uri.queryParameters
         let period = try Self.period(from: query["from"], to: query["to"], required: true, now: Date())
-        var format = UsageExportEncoder.Format.json
-        if let text = query["format"] {
+        let format = try query["format"].map { text in
             guard let value = UsageExportEncoder.Format(rawValue: String(text)) else {
                 throw APIError(.badRequest, code: "validation_failed", message: "format must be csv or json", details: ["field": .string("format")])
             }
-            format = value
-        }
-        var encoder = UsageExportEncoder(format: format, period: period)
-        var body = ByteBuffer(bytes: encoder.prologue())
-        try await read(period) { rows in body.writeBytes(try encoder.encode(rows)) }
-        body.writeBytes(encoder.epilogue())
+            return value
+        } ?? .json
+        let fileName = UsageExportEncoder(format: format, period: period).fileName
         var headers = HTTPFields()
         headers[.contentType] = format.contentType
-        headers[.contentDisposition] = "attachment; filename=\"\(encoder.fileName)\""
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+        headers[.contentDisposition] = "attachment; filename=\"\(fileName)\""
+        let body = ResponseBody { writer in
+            var encoder = UsageExportEncoder(format: format, period: period)
+            try await writer.write(ByteBuffer(bytes: encoder.prologue()))
+            do {
+                try await read(period) { rows in try await writer.write(ByteBuffer(bytes: try encoder.encode(rows))) }
+            } catch {
+                logger.error("export cut short", metadata: ["error": "\(error)"])
+                throw error
+            }
+            try await writer.write(ByteBuffer(bytes: encoder.epilogue()))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
     }
 
     /// The period from `from` and `to`: RFC 3339 date-times. Unless required, `to` defaults to now and

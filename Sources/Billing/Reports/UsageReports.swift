@@ -119,7 +119,7 @@ public struct UsageReports: Sendable {
     /// The calling tenant's intervals clipped to `period`, under its row-level security, handed to
     /// `body` in batches of at most `batchSize` rows, ordered by start.
     public func export(
-        for period: UsagePeriod, batchSize: Int = 500, in scope: TenantScope,
+        for period: UsagePeriod, batchSize: Int = 2000, in scope: TenantScope,
         _ body: ([UsageExportRow]) async throws -> Void
     ) async throws {
         try await export(tenant: scope.tenantID, period: period, batchSize: batchSize, runner: scope, body)
@@ -130,7 +130,7 @@ public struct UsageReports: Sendable {
     /// `batchSize`, ordered by tenant and start, read through a cursor so an export of any size can
     /// be streamed; `body` runs inside the scope's transaction.
     public func export(
-        tenant: TenantID?, for period: UsagePeriod, batchSize: Int = 500, in scope: SystemScope,
+        tenant: TenantID?, for period: UsagePeriod, batchSize: Int = 2000, in scope: SystemScope,
         _ body: ([UsageExportRow]) async throws -> Void
     ) async throws {
         try await export(tenant: tenant, period: period, batchSize: batchSize, runner: scope, body)
@@ -142,6 +142,9 @@ public struct UsageReports: Sendable {
     ) async throws {
         precondition(batchSize > 0, "batchSize must be positive")
         let d = Self.unitsPerMicro
+        // An export reads as long as it takes (its client may be slow, the sort over a year may be
+        // long): no statement timeout, for this transaction only. Lock waits stay bounded.
+        try await runner.execute("SET LOCAL statement_timeout = 0")
         // A name of its own, so two exports in one transaction do not collide.
         let cursor = "usage_export_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         try await runner.execute("""
