@@ -18,14 +18,14 @@ struct AdminBillingController {
         let id = try AdminTenantsController.tenantID(context)
         guard try await database.withSystem({ try await TenantStore().get(id, in: $0) }) != nil else { throw AdminTenantsController.notFound }
         let (database, reports) = (database, reports)
-        return try UsageController.exportResponse(request, logger: context.logger) { period, sink in
+        return try await UsageController.exportResponse(request, logger: context.logger) { period, sink in
             try await database.withSystem { scope in try await reports.export(tenant: id, for: period, in: scope, sink) }
         }
     }
 
     func billingExport(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let (database, reports) = (database, reports)
-        return try UsageController.exportResponse(request, logger: context.logger) { period, sink in
+        return try await UsageController.exportResponse(request, logger: context.logger) { period, sink in
             try await database.withSystem { scope in try await reports.export(tenant: nil, for: period, in: scope, sink) }
         }
     }

@@ -26,7 +26,7 @@ struct UsageController {
 
     func export(_ request: Request, _ context: TenantRequestContext) async throws -> Response {
         let (database, reports, tenant) = (database, reports, context.tenant)
-        return try Self.exportResponse(request, logger: context.logger) { period, sink in
+        return try await Self.exportResponse(request, logger: context.logger) { period, sink in
             try await database.withTenant(tenant) { scope in try await reports.export(for: period, in: scope, sink) }
         }
     }
@@ -36,12 +36,14 @@ struct UsageController {
     ///
     /// The body is streamed: each batch read from PostgreSQL is encoded and written before the next
     /// is read, so memory stays flat whatever the export's size, and the writes wait for a slow
-    /// client (which holds its database connection meanwhile). The parameters are checked before
-    /// anything is sent; a failure after the first byte can only cut the body short, and is logged.
+    /// client (which holds its database connection meanwhile). The read runs in a task of its own,
+    /// since its transaction outlives this handler, and the answer waits for its first batch: a
+    /// database that is down or a query that fails is still an error response (503), not a `200`
+    /// cut short. A failure after the first byte can only cut the body short, and is logged.
     static func exportResponse(
         _ request: Request, logger: Logger,
         _ read: @escaping @Sendable (UsagePeriod, ([UsageExportRow]) async throws -> Void) async throws -> Void
-    ) throws -> Response {
+    ) async throws -> Response {
         let query = request.uri.queryParameters
         let period = try Self.period(from: query["from"], to: query["to"], required: true, now: Date())
         let format = try query["format"].map { text in
@@ -50,15 +52,42 @@ struct UsageController {
             }
             return value
         } ?? .json
+        let handoff = BatchHandoff<[UsageExportRow]>()
+        let reader = Task {
+            do {
+                try await read(period) { rows in try await handoff.send(rows) }
+                handoff.finish()
+            } catch {
+                handoff.finish(throwing: error)
+            }
+        }
+        let first: [UsageExportRow]?
+        do {
+            first = try await handoff.next()
+        } catch {
+            reader.cancel()
+            throw error
+        }
+        // Should the body never be written (the client went away first), the read gives up.
+        Task {
+            try? await Task.sleep(for: .seconds(30))
+            handoff.cancelUnlessClaimed()
+        }
         let fileName = UsageExportEncoder(format: format, period: period).fileName
         var headers = HTTPFields()
         headers[.contentType] = format.contentType
         headers[.contentDisposition] = "attachment; filename=\"\(fileName)\""
         let body = ResponseBody { writer in
+            handoff.claim()
+            defer { handoff.cancel() }
             var encoder = UsageExportEncoder(format: format, period: period)
             try await writer.write(ByteBuffer(bytes: encoder.prologue()))
             do {
-                try await read(period) { rows in try await writer.write(ByteBuffer(bytes: try encoder.encode(rows))) }
+                var batch = first
+                while let rows = batch {
+                    try await writer.write(ByteBuffer(bytes: try encoder.encode(rows)))
+                    batch = try await handoff.next()
+                }
             } catch {
                 logger.error("export cut short", metadata: ["error": "\(error)"])
                 throw error
