@@ -124,6 +124,13 @@ struct Serve: AsyncParsableCommand {
         let left = await orchestrator.work.drain(within: .seconds(30))
         if left > 0 { logger.warning("shutting down with workspace changes in flight; the reconciler resumes them", metadata: ["count": "\(left)"]) }
         db.shutdown()
+        logger.info("stopped")
+        // Everything Berth runs has stopped, but threads of the C libraries may not have (libcurl's,
+        // a connection closing): returning would run the libraries' exit handlers (OpenSSL's among
+        // them) under those threads, which once ended a clean shutdown in "double free or corruption".
+        // Leave without them.
+        fflush(nil)
+        _exit(0)
     }
 }
 
