@@ -1,5 +1,6 @@
 import API
 import BerthTestSupport
+import Billing
 import Compute
 import Domain
 import Foundation
@@ -269,6 +270,35 @@ import Testing
                 #expect(try await Self.call(client, .post, "/admin/price-plans", #"{"name":"standard"}"#).status == .conflict)
                 let plans = try await Self.call(client, .get, "/admin/price-plans")
                 #expect(plans.status == .ok && plans.text.contains(#""cpu_core_hour_micros":20000"#), "\(plans.text)")
+
+                // Prices and plans change from a moment that has not passed, never before.
+                let later = RFC3339.format(Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 86_400).rounded()))
+                let version = try await Self.call(client, .post, "/admin/price-plans/\(planID)/versions", #"{"effective_from":"\#(later)","cpu_core_hour_micros":30000}"#)
+                #expect(version.status == .created, "\(version.text)")
+                let versions = try Self.json(version.text)["versions"] as? [[String: Any]] ?? []
+                #expect(versions.count == 2 && versions[0]["effective_from"] is NSNull && versions[1]["effective_from"] as? String == later, "\(version.text)")
+                // The prices in force now are still the first version's.
+                #expect(try Self.json(version.text)["cpu_core_hour_micros"] as? Int == 20000)
+                let again = try await Self.call(client, .post, "/admin/price-plans/\(planID)/versions", #"{"effective_from":"\#(later)"}"#)
+                #expect(again.status == .conflict && again.text.contains("version_exists"), "\(again.text)")
+                let past = try await Self.call(client, .post, "/admin/price-plans/\(planID)/versions", #"{"effective_from":"2020-01-01T00:00:00Z"}"#)
+                #expect(past.status == .badRequest && past.text.contains("effective_from"), "\(past.text)")
+                #expect(try await Self.call(client, .post, "/admin/price-plans/\(UUID())/versions", #"{"effective_from":"\#(later)"}"#).status == .notFound)
+                let other = try await Self.call(client, .post, "/admin/price-plans", #"{"name":"premium","currency":"EUR","cpu_core_hour_micros":90000}"#)
+                let otherID = try Self.json(other.text)["id"] as? String ?? ""
+                let scheduled = try await Self.call(client, .patch, "/admin/tenants/\(tenantID)", #"{"price_plan_id":"\#(otherID)","price_plan_effective_from":"\#(later)"}"#)
+                // Until then the tenant keeps the plan it has.
+                let inForce = try Self.json(scheduled.text)["price_plan_id"] as? String
+                #expect(scheduled.status == .ok && inForce == planID, "\(scheduled.text)")
+                let history = try Self.json(try await Self.call(client, .get, "/admin/tenants/\(tenantID)").text)["tenant"] as? [String: Any]
+                let entries = history?["plan_history"] as? [[String: Any]] ?? []
+                #expect(entries.map { $0["price_plan_id"] as? String } == [planID, otherID] && entries.last?["effective_from"] as? String == later, "\(entries)")
+                let backdated = try await Self.call(client, .patch, "/admin/tenants/\(tenantID)", #"{"price_plan_id":"\#(otherID)","price_plan_effective_from":"2020-01-01T00:00:00Z"}"#)
+                #expect(backdated.status == .badRequest && backdated.text.contains("price_plan_effective_from"), "\(backdated.text)")
+                let chf = try await Self.call(client, .post, "/admin/price-plans", #"{"name":"swiss","currency":"CHF"}"#)
+                let chfID = try Self.json(chf.text)["id"] as? String ?? ""
+                let mismatch = try await Self.call(client, .patch, "/admin/tenants/\(tenantID)", #"{"price_plan_id":"\#(chfID)"}"#)
+                #expect(mismatch.status == .conflict && mismatch.text.contains("currency_mismatch"), "\(mismatch.text)")
 
                 // Revocation is immediate; a second revoke or a foreign key id is 404.
                 #expect(try await Self.call(client, .delete, "/admin/tenants/\(tenantID)/api-keys/\(keyID)").status == .noContent)

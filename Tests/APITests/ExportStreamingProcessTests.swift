@@ -22,9 +22,11 @@ import Testing
         // 1000 workspaces of 1000 one-minute intervals each, all in November 2026, on a priced plan.
         try await served.db.withConnection { connection in
             try await connection.executeScript("""
-                INSERT INTO price_plans (name, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros)
-                    VALUES ('export-plan', 12345, 6789, 11, 333);
-                UPDATE tenants SET price_plan_id = (SELECT id FROM price_plans WHERE name = 'export-plan') WHERE id = '\(tenant.id)';
+                INSERT INTO price_plans (name) VALUES ('export-plan');
+                INSERT INTO price_plan_versions (plan_id, effective_from, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros)
+                    SELECT id, '-infinity', 12345, 6789, 11, 333 FROM price_plans WHERE name = 'export-plan';
+                INSERT INTO tenant_plan_assignments (tenant_id, effective_from, plan_id)
+                    SELECT '\(tenant.id)', '-infinity', id FROM price_plans WHERE name = 'export-plan';
                 INSERT INTO workspaces (id, tenant_id, name, status, image, cpu, memory_mb, disk_gb, desired_status, observed_generation)
                     SELECT gen_random_uuid(), '\(tenant.id)', 'ws-' || n, 'deleted', 'berth-busybox:latest', 0.25 * (1 + n % 4), 64 * (1 + n % 8), n % 3, 'deleted', 1
                     FROM generate_series(1, 1000) n;

@@ -133,6 +133,8 @@ import Testing
         case "PATCH /admin/tenants/{id}": return Call(uri: path, headers: headers, body: #"{"status":"active"}"#)
         case "POST /admin/tenants/{id}/api-keys": return Call(uri: path, headers: headers, body: #"{"name":"ci"}"#)
         case "POST /admin/price-plans": return Call(uri: path, headers: headers, body: #"{"name":"p","currency":"EUR"}"#)
+        case "POST /admin/price-plans/{id}/versions":
+            return Call(uri: path, headers: headers, body: #"{"effective_from":"2099-01-01T00:00:00Z","cpu_core_hour_micros":1}"#)
         default:
             // Every other route takes no body; one that does must be added above.
             return method == "GET" || method == "DELETE" || route.hasPrefix("POST /v1/workspaces/{id}/") || route.hasPrefix("POST /admin/servers/{id}/")

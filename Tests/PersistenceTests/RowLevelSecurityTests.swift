@@ -10,7 +10,7 @@ import Testing
     static let tenantTables: [(table: String, column: String)] = [
         ("tenants", "id"), ("api_keys", "tenant_id"), ("workspaces", "tenant_id"),
         ("workspace_events", "tenant_id"), ("usage_intervals", "tenant_id"),
-        ("idempotency_keys", "tenant_id"), ("audit_events", "tenant_id"),
+        ("idempotency_keys", "tenant_id"), ("audit_events", "tenant_id"), ("tenant_plan_assignments", "tenant_id"),
     ]
 
     /// Tenant-owned tables the tenant role may not read at all: tenant code never does.
@@ -35,6 +35,7 @@ import Testing
             """)
         try await scope.execute("INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES (\(tenant), 'k1', 'h')")
         try await scope.execute("INSERT INTO audit_events (tenant_id, actor_type, action) VALUES (\(tenant), 'tenant', 'workspace.create')")
+        try await scope.execute("INSERT INTO tenant_plan_assignments (tenant_id, effective_from, plan_id) VALUES (\(tenant), '-infinity', NULL)")
     }
 
     @Test func tenantRoleSeesOnlyItsTenant() async throws {
@@ -92,7 +93,7 @@ import Testing
             let changes = [
                 "tenants": "status = 'suspended', max_workspaces = 1000", "api_keys": "last_used_at = now()", "workspaces": "name = 'stolen'",
                 "workspace_events": "reason = 'forged'", "usage_intervals": "ended_at = now()", "idempotency_keys": "request_hash = 'forged'",
-                "audit_events": "action = 'forged'",
+                "audit_events": "action = 'forged'", "tenant_plan_assignments": "effective_from = now()",
             ]
             for (table, column) in Self.tenantTables {
                 await #expect(throws: PostgresError.self, "insert into \(table) for tenant B") {
@@ -112,6 +113,8 @@ import Testing
                             try await scope.execute("INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES (\(b), 'k2', 'h')")
                         case "audit_events":
                             try await scope.execute("INSERT INTO audit_events (tenant_id, actor_type, action) VALUES (\(b), 'tenant', 'forged')")
+                        case "tenant_plan_assignments":
+                            try await scope.execute("INSERT INTO tenant_plan_assignments (tenant_id, effective_from) VALUES (\(b), now())")
                         default:
                             Issue.record("no insert written for \(table)")
                         }
@@ -233,13 +236,22 @@ import Testing
                 }
             }
             // Every tenant-owned table has RLS enabled and forced.
+            let names = "{" + Self.tenantTables.map(\.table).joined(separator: ",") + "}"
             let flags = try await db.withConnection { connection in
                 try await connection.execute("""
                     SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
-                    WHERE relname IN ('tenants','api_keys','workspaces','workspace_events','usage_intervals','idempotency_keys','audit_events')
+                    WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname = ANY(\(names)::text[])
                     """)
             }
             #expect(flags.count == Self.tenantTables.count)
+            // And every table that holds a tenant_id is one of them: a new one cannot be forgotten.
+            let owned = try await db.withConnection { connection in
+                try await connection.execute("""
+                    SELECT table_name::text AS name FROM information_schema.columns
+                    WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1
+                    """).map { try $0.decode("name", as: String.self) }
+            }
+            #expect(Set(owned).subtracting(Self.tenantTables.map(\.table)).isEmpty, "tables with a tenant_id outside the matrix: \(owned)")
             for row in flags {
                 let name = try row.decode("relname", as: String.self)
                 #expect(try row.decode("relrowsecurity", as: Bool.self), "\(name) has RLS disabled")

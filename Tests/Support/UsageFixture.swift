@@ -20,15 +20,38 @@ public struct UsageFixture: Sendable {
         diskGBHour: Int64 = 0, workspaceHour: Int64 = 0, for tenants: [TenantID]
     ) async throws -> UUID {
         try await db.withSystem { scope in
-            let row = try await scope.first("""
-                INSERT INTO price_plans (name, currency, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros)
-                VALUES (\(name), \(currency), \(cpuCoreHour), \(memoryGBHour), \(diskGBHour), \(workspaceHour)) RETURNING id
-                """)
+            let row = try await scope.first("INSERT INTO price_plans (name, currency) VALUES (\(name), \(currency)) RETURNING id")
             let id = try row!.decode("id", as: UUID.self)
+            try await scope.execute("""
+                INSERT INTO price_plan_versions (plan_id, effective_from, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros)
+                VALUES (\(id), '-infinity', \(cpuCoreHour), \(memoryGBHour), \(diskGBHour), \(workspaceHour))
+                """)
+            // Assigned since always: the fixture's intervals lie in the past.
             for tenant in tenants {
-                try await scope.execute("UPDATE tenants SET price_plan_id = \(id) WHERE id = \(tenant)")
+                try await TenantStore().assign(PricePlanID(rawValue: id), to: tenant, .always, in: scope)
             }
             return id
+        }
+    }
+
+    /// New prices for `plan` from `from` (a timestamp PostgreSQL reads) on.
+    public func version(
+        of plan: UUID, from: String, cpuCoreHour: Int64 = 0, memoryGBHour: Int64 = 0, diskGBHour: Int64 = 0, workspaceHour: Int64 = 0
+    ) async throws {
+        try await db.withSystem { scope in
+            try await scope.execute("""
+                INSERT INTO price_plan_versions (plan_id, effective_from, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros)
+                VALUES (\(plan), \(from)::timestamptz, \(cpuCoreHour), \(memoryGBHour), \(diskGBHour), \(workspaceHour))
+                """)
+        }
+    }
+
+    /// Gives `tenant` the plan `plan` (nil: none) from `from` (a timestamp PostgreSQL reads) on.
+    public func assign(_ plan: UUID?, to tenant: TenantID, from: String) async throws {
+        try await db.withSystem { scope in
+            try await scope.execute("""
+                INSERT INTO tenant_plan_assignments (tenant_id, effective_from, plan_id) VALUES (\(tenant), \(from)::timestamptz, \(plan))
+                """)
         }
     }
 

@@ -20,7 +20,8 @@ struct UsageController {
     func report(_ request: Request, _ context: TenantRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         let period = try Self.period(from: query["from"], to: query["to"], required: false, now: Date())
-        let report = try await database.withTenant(context.tenant) { try await reports.report(for: period, in: $0) }
+        // One snapshot: the report's statements (the plan, then the lines) see the same data.
+        let report = try await database.withTenant(context.tenant, isolation: .repeatableRead) { try await reports.report(for: period, in: $0) }
         return JSONResponse.raw(status: 200, body: try Self.encode(ReportBody(report)))
     }
 

@@ -15,7 +15,9 @@ import Persistence
 ///   and the micros left over go one each to the lines with the largest remainders, so the lines add
 ///   up to the total exactly and none is more than one micro from its exact cost.
 ///
-/// Tenants without a price plan are rated at zero, in EUR. The plan is the one the tenant has now.
+/// Each part of an interval is rated with the plan the tenant had then (`tenant_plan_assignments`) at
+/// the prices that plan had then (`price_plan_versions`), so a past period always rates the same.
+/// Time without a plan is rated at zero. A tenant's currency is its first plan's (EUR without one).
 public struct UsageReports: Sendable {
     public init() {}
 
@@ -24,32 +26,45 @@ public struct UsageReports: Sendable {
 
     // MARK: Reports
 
-    /// The calling tenant's report, under its row-level security.
+    /// The calling tenant's report, under its row-level security. It reads in two statements: run it
+    /// in a `REPEATABLE READ` transaction so both see one snapshot.
     public func report(for period: UsagePeriod, in scope: TenantScope) async throws -> UsageReport {
         try await report(tenant: scope.tenantID, period: period, runner: scope)
     }
 
-    /// Any tenant's report, in the system scope: for admin routes and billing runs.
+    /// Any tenant's report, in the system scope: for admin routes and billing runs (in a
+    /// `REPEATABLE READ` transaction, as above).
     public func report(tenant: TenantID, for period: UsagePeriod, in scope: SystemScope) async throws -> UsageReport {
         try await report(tenant: tenant, period: period, runner: scope)
     }
 
     private func report(tenant: TenantID, period: UsagePeriod, runner: some QueryRunner) async throws -> UsageReport {
+        // The plan (and its prices) in force at the end of what is measured: the period's end, or now.
         guard let header = try await runner.first("""
-            SELECT now() AS measured_at, coalesce(p.currency, 'EUR') AS currency, p.id AS plan_id, p.name AS plan_name,
-                   p.cpu_core_hour_micros, p.memory_gb_hour_micros, p.disk_gb_hour_micros, p.workspace_hour_micros
-            FROM (SELECT \(tenant)::uuid AS id) x
-            LEFT JOIN tenants t ON t.id = x.id
-            LEFT JOIN price_plans p ON p.id = t.price_plan_id
+            WITH at AS (SELECT least(now(), \(period.to)::timestamptz - interval '1 microsecond') AS instant),
+            assignment AS (
+                SELECT a.plan_id FROM tenant_plan_assignments a, at
+                WHERE a.tenant_id = \(tenant) AND a.effective_from <= at.instant ORDER BY a.effective_from DESC LIMIT 1
+            )
+            SELECT now() AS measured_at,
+                   coalesce((SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
+                             WHERE a.tenant_id = \(tenant) ORDER BY a.effective_from LIMIT 1), 'EUR') AS currency,
+                   p.id AS plan_id, p.name AS plan_name, v.cpu_core_hour_micros, v.memory_gb_hour_micros, v.disk_gb_hour_micros, v.workspace_hour_micros
+            FROM at
+            LEFT JOIN assignment ON true
+            LEFT JOIN price_plans p ON p.id = assignment.plan_id
+            LEFT JOIN LATERAL (
+                SELECT * FROM price_plan_versions v WHERE v.plan_id = p.id AND v.effective_from <= at.instant ORDER BY v.effective_from DESC LIMIT 1
+            ) v ON true
             """) else { throw PostgresError(code: .other, message: "the plan query returned no row") }
         var plan: PricePlan?
         if let id = try header.decode("plan_id", as: UUID?.self) {
             plan = PricePlan(
                 id: id, name: try header.decode("plan_name"), currency: try header.decode("currency"),
-                cpuCoreHourMicros: try header.decode("cpu_core_hour_micros"),
-                memoryGBHourMicros: try header.decode("memory_gb_hour_micros"),
-                diskGBHourMicros: try header.decode("disk_gb_hour_micros"),
-                workspaceHourMicros: try header.decode("workspace_hour_micros")
+                cpuCoreHourMicros: try header.decode("cpu_core_hour_micros", as: Int64?.self) ?? 0,
+                memoryGBHourMicros: try header.decode("memory_gb_hour_micros", as: Int64?.self) ?? 0,
+                diskGBHourMicros: try header.decode("disk_gb_hour_micros", as: Int64?.self) ?? 0,
+                workspaceHourMicros: try header.decode("workspace_hour_micros", as: Int64?.self) ?? 0
             )
         }
         let d = Self.unitsPerMicro
@@ -161,7 +176,7 @@ public struct UsageReports: Sendable {
             LEFT JOIN workspaces w ON w.id = r.workspace_id
             LEFT JOIN workspace_servers s ON s.id = r.server_id
             WINDOW per_tenant AS (PARTITION BY r.tenant_id),
-                   by_remainder AS (PARTITION BY r.tenant_id ORDER BY mod(r.cost_units, \(unsafeRaw: d)) DESC, r.id)
+                   by_remainder AS (PARTITION BY r.tenant_id ORDER BY mod(r.cost_units, \(unsafeRaw: d)) DESC, r.id, r.started_at)
             ORDER BY r.tenant_id, r.started_at, r.id
             """)
         while true {
@@ -186,31 +201,67 @@ public struct UsageReports: Sendable {
 
     // MARK: The rated intervals
 
-    /// Every interval of `tenant` (or of every tenant) that overlaps `period`, clipped to it, with its
-    /// running microseconds and its exact cost in units of 1/`unitsPerMicro` micro. Zero-length
-    /// overlaps are left out.
+    /// The part of every interval of `tenant` (or of every tenant) that overlaps `period`, cut at each
+    /// change of the tenant's plan and of that plan's prices, so that each part is rated with what was
+    /// in force then: its running microseconds and its exact cost in units of 1/`unitsPerMicro`
+    /// micro. Zero-length parts are left out. The index on the intervals' spans bounds the scan by
+    /// both ends of the period.
     static func rated(tenant: TenantID?, period: UsagePeriod) -> PostgresQuery {
         """
+        WITH assignment_ranges AS (
+            SELECT tenant_id, plan_id, effective_from AS from_,
+                   coalesce(lead(effective_from) OVER (PARTITION BY tenant_id ORDER BY effective_from), 'infinity'::timestamptz) AS to_
+            FROM tenant_plan_assignments WHERE \(tenant)::uuid IS NULL OR tenant_id = \(tenant)::uuid
+            UNION ALL
+            -- Before a tenant's first assignment it has no plan.
+            SELECT t.id, NULL::uuid, '-infinity'::timestamptz, coalesce(min(a.effective_from), 'infinity'::timestamptz)
+            FROM tenants t LEFT JOIN tenant_plan_assignments a ON a.tenant_id = t.id
+            WHERE \(tenant)::uuid IS NULL OR t.id = \(tenant)::uuid
+            GROUP BY t.id
+        ),
+        version_ranges AS (
+            SELECT plan_id, effective_from AS from_,
+                   coalesce(lead(effective_from) OVER (PARTITION BY plan_id ORDER BY effective_from), 'infinity'::timestamptz) AS to_,
+                   cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros
+            FROM price_plan_versions
+        ),
+        timeline AS (
+            SELECT a.tenant_id, greatest(a.from_, coalesce(v.from_, '-infinity'::timestamptz)) AS from_,
+                   least(a.to_, coalesce(v.to_, 'infinity'::timestamptz)) AS to_,
+                   coalesce(v.cpu_core_hour_micros, 0) AS cpu_price, coalesce(v.memory_gb_hour_micros, 0) AS memory_price,
+                   coalesce(v.disk_gb_hour_micros, 0) AS disk_price, coalesce(v.workspace_hour_micros, 0) AS workspace_price
+            FROM assignment_ranges a
+            LEFT JOIN version_ranges v ON v.plan_id = a.plan_id AND v.from_ < a.to_ AND v.to_ > a.from_
+            WHERE a.from_ < a.to_
+        ),
+        -- A tenant's currency: its first plan's (every plan it is given shares it), else EUR.
+        currencies AS (
+            SELECT t.id AS tenant_id,
+                   coalesce((SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
+                             WHERE a.tenant_id = t.id ORDER BY a.effective_from LIMIT 1), 'EUR') AS currency
+            FROM tenants t WHERE \(tenant)::uuid IS NULL OR t.id = \(tenant)::uuid
+        )
         SELECT u.id, u.tenant_id, u.workspace_id, u.server_id, (u.cpu * 1000)::bigint AS cpu_millis, u.memory_mb, u.disk_gb,
-               c.started_at, c.ended_at, c.micros, coalesce(p.currency, 'EUR') AS currency,
+               c.started_at, c.ended_at, c.micros, cur.currency,
                c.micros::numeric * (
-                     (u.cpu * 1000) * coalesce(p.cpu_core_hour_micros, 0)::numeric * 1024
-                   + u.memory_mb::numeric * coalesce(p.memory_gb_hour_micros, 0) * 1000
-                   + u.disk_gb::numeric * coalesce(p.disk_gb_hour_micros, 0) * 1024000
-                   + coalesce(p.workspace_hour_micros, 0)::numeric * 1024000
+                     (u.cpu * 1000) * p.cpu_price::numeric * 1024
+                   + u.memory_mb::numeric * p.memory_price * 1000
+                   + u.disk_gb::numeric * p.disk_price * 1024000
+                   + p.workspace_price::numeric * 1024000
                ) AS cost_units
         FROM usage_intervals u
+        JOIN currencies cur ON cur.tenant_id = u.tenant_id
+        JOIN timeline p ON p.tenant_id = u.tenant_id
+            AND p.from_ < least(coalesce(u.ended_at, now()), \(period.to)::timestamptz)
+            AND p.to_ > greatest(u.started_at, \(period.from)::timestamptz)
         CROSS JOIN LATERAL (
             SELECT b.started_at, b.ended_at,
                    ((extract(epoch FROM b.ended_at) - extract(epoch FROM b.started_at)) * 1000000)::bigint AS micros
-            FROM (SELECT greatest(u.started_at, \(period.from)::timestamptz) AS started_at,
-                         least(coalesce(u.ended_at, now()), \(period.to)::timestamptz) AS ended_at) b
+            FROM (SELECT greatest(u.started_at, \(period.from)::timestamptz, p.from_) AS started_at,
+                         least(coalesce(u.ended_at, now()), \(period.to)::timestamptz, p.to_) AS ended_at) b
         ) c
-        LEFT JOIN tenants t ON t.id = u.tenant_id
-        LEFT JOIN price_plans p ON p.id = t.price_plan_id
         WHERE (\(tenant)::uuid IS NULL OR u.tenant_id = \(tenant)::uuid)
-          AND u.started_at < \(period.to)::timestamptz
-          AND (u.ended_at IS NULL OR u.ended_at > \(period.from)::timestamptz)
+          AND tstzrange(u.started_at, coalesce(u.ended_at, 'infinity'), '[)') && tstzrange(\(period.from)::timestamptz, \(period.to)::timestamptz, '[)')
           AND c.micros > 0
         """
     }

@@ -5,17 +5,51 @@ import Foundation
 public struct TenantStore: Sendable {
     public init() {}
 
-    static let columns = "id, name, status, max_workspaces, (max_cpu * 1000)::bigint AS max_cpu_millis, max_memory_mb, price_plan_id, created_at"
+    /// The plan in force now comes from the tenant's plan history.
+    static let columns = """
+        id, name, status, max_workspaces, (max_cpu * 1000)::bigint AS max_cpu_millis, max_memory_mb, created_at,
+        (SELECT a.plan_id FROM tenant_plan_assignments a WHERE a.tenant_id = tenants.id AND a.effective_from <= now()
+         ORDER BY a.effective_from DESC LIMIT 1) AS price_plan_id
+        """
 
-    /// Creates a tenant; a taken name surfaces as `unique_violation`.
+    /// Creates a tenant, with `pricePlan` in force since always; a taken name surfaces as `unique_violation`.
     public func create(name: String, quota: Quota, pricePlan: PricePlanID? = nil, in scope: SystemScope) async throws -> Tenant {
         let row = try await scope.first("""
-            INSERT INTO tenants (name, max_workspaces, max_cpu, max_memory_mb, price_plan_id)
-            VALUES (\(name), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB), \(pricePlan))
-            RETURNING \(unsafeRaw: Self.columns)
+            INSERT INTO tenants (name, max_workspaces, max_cpu, max_memory_mb)
+            VALUES (\(name), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB))
+            RETURNING id
             """)
-        guard let row else { throw PostgresError(code: .other, message: "insert returned no row") }
-        return try Self.decode(row)
+        guard let id = try row?.decode("id", as: TenantID.self) else { throw PostgresError(code: .other, message: "insert returned no row") }
+        if let pricePlan { try await assign(pricePlan, to: id, .always, in: scope) }
+        return try await get(id, in: scope)!
+    }
+
+    /// From when a plan assignment is in force.
+    public enum Effective: Sendable {
+        /// Since always: for a tenant's first plan, so all its usage is rated.
+        case always
+        /// From this transaction's time on.
+        case now
+        case from(Date)
+    }
+
+    /// Gives `tenant` the plan `plan` (nil: none, rated at zero) from `effective` on. A later
+    /// assignment for the same instant replaces this one.
+    public func assign(_ plan: PricePlanID?, to tenant: TenantID, _ effective: Effective, in scope: SystemScope) async throws {
+        let instant: Date? = if case .from(let date) = effective { date } else { nil }
+        let always = if case .always = effective { true } else { false }
+        try await scope.execute("""
+            INSERT INTO tenant_plan_assignments (tenant_id, effective_from, plan_id)
+            VALUES (\(tenant), CASE WHEN \(always) THEN '-infinity' ELSE coalesce(\(instant)::timestamptz, now()) END, \(plan))
+            ON CONFLICT (tenant_id, effective_from) DO UPDATE SET plan_id = excluded.plan_id, created_at = now()
+            """)
+    }
+
+    /// The tenant's plan history, oldest first: from when, which plan (nil: none).
+    public func assignments(of tenant: TenantID, in scope: SystemScope) async throws -> [(from: Date, plan: PricePlanID?)] {
+        try await scope.execute("""
+            SELECT effective_from, plan_id FROM tenant_plan_assignments WHERE tenant_id = \(tenant) ORDER BY effective_from
+            """).map { (try $0.decode("effective_from", as: Date.self), try $0.decode("plan_id", as: PricePlanID?.self)) }
     }
 
     public func get(_ id: TenantID, in scope: SystemScope) async throws -> Tenant? {
@@ -45,15 +79,14 @@ public struct TenantStore: Sendable {
             """).map(Self.decode)
     }
 
-    /// Sets status, quota and price plan; an unknown plan surfaces as `foreign_key_violation`.
-    public func update(_ id: TenantID, status: Tenant.Status, quota: Quota, pricePlan: PricePlanID?, in scope: SystemScope) async throws -> Tenant? {
-        try await scope.first("""
+    /// Sets status and quota (the plan is assigned with `assign`).
+    public func update(_ id: TenantID, status: Tenant.Status, quota: Quota, in scope: SystemScope) async throws -> Tenant? {
+        guard try await scope.execute("""
             UPDATE tenants SET status = \(status.rawValue), max_workspaces = \(quota.maxWorkspaces),
-                max_cpu = \(quota.maxCPUMillis)::numeric / 1000, max_memory_mb = \(quota.maxMemoryMB),
-                price_plan_id = \(pricePlan), updated_at = now()
+                max_cpu = \(quota.maxCPUMillis)::numeric / 1000, max_memory_mb = \(quota.maxMemoryMB), updated_at = now()
             WHERE id = \(id)
-            RETURNING \(unsafeRaw: Self.columns)
-            """).map(Self.decode)
+            """).affectedRows == 1 else { return nil }
+        return try await get(id, in: scope)
     }
 
     static func decode(_ row: PostgresRow) throws -> Tenant {
