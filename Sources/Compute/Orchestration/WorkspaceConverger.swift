@@ -108,7 +108,11 @@ public struct WorkspaceConverger: Sendable {
                 } ?? WorkspaceFailure(code: "container_gone", message: "the container is gone from its server")
                 moved = try await record(row, actor: actor) { scope in
                     try await placement.release(row.id, compute: true, slot: false, in: scope)
-                    try await workspaces.transition(row.id, from: [.running], to: .error, failure: failure, at: container?.state.finishedAt, in: scope)
+                    // Metered up to when it stopped, as Docker says; a container that is gone says
+                    // nothing, so up to when it was last seen running.
+                    var stoppedAt = container?.state.finishedAt
+                    if container == nil { stoppedAt = try await UsageIntervals.lastSeen(row.id, in: scope) }
+                    try await workspaces.transition(row.id, from: [.running], to: .error, failure: failure, at: stoppedAt, in: scope)
                 }
                 if moved { logger.warning("workspace container died", metadata: ["workspace": "\(id)", "reason": "\(failure.code)"]) }
             }

@@ -9,9 +9,11 @@ import ServiceLifecycle
 ///
 /// 1. applies every intent no actor is applying (its actor died, or Docker did not answer), and runs
 ///    the clones that are due (a retry after a transient failure, or one a crash cut off);
-/// 2. on each healthy server, moves a `running` workspace whose container died to `error` (the
-///    seed's rule), stops a container that runs behind a row that says it should not, and removes,
-///    after a grace period, containers of this deployment that no live row claims;
+/// 2. on each healthy server, checkpoints the intervals of running workspaces whose container it
+///    sees running, moves a `running` workspace whose container died to `error` (the seed's rule;
+///    metered up to Docker's `FinishedAt`, or the last checkpoint for a container that is gone),
+///    stops a container that runs behind a row that says it should not, and removes, after a grace
+///    period, containers of this deployment that no live row claims;
 /// 3. gives up the workspaces of servers offline for longer than `lostAfter` (`error`,
 ///    `server_lost`: metered up to the server's last good check, reservations released), and when
 ///    such a server comes back, adopts the containers it still has as `stopped` workspaces;
@@ -84,6 +86,8 @@ public struct WorkspaceReconciler: Service {
         public var corrected: [ServerID] = []
         /// Workspaces whose clone was due (pending, or cut off by a crash) and was run.
         public var cloned: [WorkspaceID] = []
+        /// Running workspaces whose container was seen running: their intervals' checkpoint.
+        public var checkpointed: [WorkspaceID] = []
 
         public init() {}
     }
@@ -202,6 +206,15 @@ public struct WorkspaceReconciler: Service {
                 continue
             }
             let byID = Dictionary(containers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let seenRunning = rows.filter { row in
+                row.serverID == server.id && row.status == .running && row.containerID.flatMap { byID[$0] }?.state == "running"
+            }.map(\.id)
+            do {
+                try await database.withSystem { try await UsageIntervals.checkpoint(seenRunning, in: $0) }
+                report.checkpointed += seenRunning
+            } catch {
+                logger.warning("reconciler could not record a checkpoint", metadata: ["server": "\(server.name)", "error": "\(error)"])
+            }
             for row in rows where row.serverID == server.id && row.settled {
                 let container = row.containerID.flatMap { byID[$0] }
                 do {

@@ -36,6 +36,26 @@ public enum UsageIntervals {
             """)
     }
 
+    /// Checkpoints: records that the containers of `workspaces` were seen running just now, on
+    /// their open intervals. An interval whose container then vanishes without Docker saying when it
+    /// stopped ends at its last checkpoint (`lastSeen`), so metering never runs past what was seen.
+    public static func checkpoint(_ workspaces: [WorkspaceID], in scope: SystemScope) async throws {
+        guard !workspaces.isEmpty else { return }
+        // Array input form; the ids are uuids, which need no quoting.
+        let ids = "{" + workspaces.map(\.description).joined(separator: ",") + "}"
+        try await scope.execute("""
+            UPDATE usage_intervals SET checked_at = now() WHERE ended_at IS NULL AND workspace_id = ANY(\(ids)::uuid[])
+            """)
+    }
+
+    /// When the workspace's container was last known to run: its open interval's last checkpoint,
+    /// or its start when none was taken; nil without an open interval.
+    public static func lastSeen(_ workspace: WorkspaceID, in scope: SystemScope) async throws -> Date? {
+        try await scope.first("""
+            SELECT coalesce(checked_at, started_at) AS seen FROM usage_intervals WHERE workspace_id = \(workspace) AND ended_at IS NULL
+            """)?.decode("seen", as: Date.self)
+    }
+
     /// Closes the open interval and opens the next one with the resources the row holds now
     /// (after a resize), so each interval is billed at one size.
     public static func roll(_ workspace: WorkspaceID, in scope: SystemScope) async throws {
