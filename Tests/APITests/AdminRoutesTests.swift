@@ -412,4 +412,52 @@ import Testing
             }
         }
     }
+
+    /// The summary's totals are the sums of the exports' lines, to the micro, however the lines round.
+    @Test func theBillingSummaryIsWhatTheExportsAddUpTo() async throws {
+        try await Self.withSetup { setup in
+            let fixture = UsageFixture(db: setup.db)
+            let acme = try await fixture.tenant("acme"), globex = try await fixture.tenant("globex"), idle = try await fixture.tenant("idle")
+            let plan = try await fixture.plan("thirds", currency: "CHF", cpuCoreHour: 1_001, memoryGBHour: 7, workspaceHour: 3, for: [acme])
+            try await fixture.version(of: plan, from: "2026-03-15T00:00:00Z", cpuCoreHour: 2_003)
+            try await fixture.plan("other", cpuCoreHour: 17, for: [globex])
+            // Intervals of 7, 14, 21… minutes: thirds and sevenths of micros, rounded line by line.
+            for (tenant, count) in [(acme, 9), (globex, 4)] {
+                for n in 1...count {
+                    let id = try await fixture.workspace("w\(n)", tenant: tenant, server: nil, cpu: "0.\(n)", memoryMB: 100 * n, diskGB: 0)
+                    let start = String(format: "2026-03-%02dT10:00:00Z", 10 + n)
+                    let end = String(format: "2026-03-%02dT%02d:%02d:00Z", 10 + n, 10 + 7 * n / 60, 7 * n % 60)
+                    try await fixture.interval(id, from: start, to: end)
+                }
+            }
+            // One across the price change: two lines.
+            let spanning = try await fixture.workspace("spanning", tenant: acme, server: nil, cpu: "1.5", memoryMB: 333, diskGB: 0)
+            try await fixture.interval(spanning, from: "2026-03-14T23:30:00Z", to: "2026-03-15T00:30:00Z")
+            let period = "from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z"
+            try await Self.app(setup).test(.router) { client in
+                let response = try await Self.call(client, .get, "/admin/billing/summary?\(period)")
+                #expect(response.status == .ok, "\(response.text)")
+                // The set-up's own tenant is listed too, at zero.
+                let tenants = (try Self.json(response.text)["tenants"] as? [[String: Any]] ?? []).filter { $0["tenant_name"] as? String != "tenant-a" }
+                #expect(tenants.map { $0["tenant_name"] as? String } == ["acme", "globex", "idle"])
+                let export = try Self.json(try await Self.call(client, .get, "/admin/billing/export?\(period)").text)["rows"] as? [[String: Any]] ?? []
+                for (tenant, line) in zip([acme, globex, idle], tenants) {
+                    let rows = export.filter { $0["tenant_id"] as? String == tenant.description }
+                    let cost = line["cost"] as? [String: Any]
+                    #expect(line["lines"] as? Int == rows.count, "\(line)")
+                    #expect(cost?["micros"] as? Int == rows.reduce(0) { $0 + ($1["cost_micros"] as? Int ?? 0) }, "\(line)")
+                    // And what the tenant's own report says.
+                    let report = try await setup.db.withSystem {
+                        try await UsageReports().report(tenant: tenant, for: try UsagePeriod(from: RFC3339.parse("2026-03-01T00:00:00Z")!, to: RFC3339.parse("2026-04-01T00:00:00Z")!), in: $0)
+                    }
+                    #expect(cost?["micros"] as? Int == Int(report.costMicros))
+                }
+                #expect(tenants.map { $0["currency"] as? String } == ["CHF", "EUR", "EUR"])
+                #expect(tenants.map { $0["lines"] as? Int } == [9 + 2, 4, 0], "the interval across the price change is two lines")
+                #expect(((tenants[0]["cost"] as? [String: Any])?["micros"] as? Int ?? 0) > 0)
+                #expect(try await Self.call(client, .get, "/admin/billing/summary?from=2026-03-01T00:00:00Z").status == .badRequest)
+                #expect(try await Self.call(client, .get, "/admin/billing/summary?\(period)", bearer: setup.tenantKey).status == .forbidden)
+            }
+        }
+    }
 }

@@ -124,7 +124,7 @@ import Testing
         switch route {
         case "POST /v1/workspaces", "POST /admin/placement/dry-run": return Call(uri: path, headers: headers, body: create)
         case "POST /v1/workspaces/{id}/resize": return Call(uri: path, headers: headers, body: #"{"resources":{"cpu":1,"memory_mb":128}}"#)
-        case "GET /v1/usage", "GET /v1/usage/export", "GET /admin/billing/export", "GET /admin/tenants/{id}/usage/export":
+        case "GET /v1/usage", "GET /v1/usage/export", "GET /admin/billing/export", "GET /admin/billing/summary", "GET /admin/tenants/{id}/usage/export":
             return Call(uri: path + "?" + period, headers: headers, body: nil)
         case "POST /admin/servers":
             return Call(uri: path, headers: headers, body: #"{"name":"ws-x","host":"127.0.0.1","docker_port":1}"#)

@@ -227,6 +227,12 @@ enum OpenAPIDocument {
             "effective_from": {"type": "string", "format": "date-time", "description": "Now or later: a period already billed is never rated again."},
             "cpu_core_hour_micros": {"type": "integer", "minimum": 0, "maximum": 1000000000000}, "memory_gb_hour_micros": {"type": "integer", "minimum": 0, "maximum": 1000000000000},
             "disk_gb_hour_micros": {"type": "integer", "minimum": 0, "maximum": 1000000000000}, "workspace_hour_micros": {"type": "integer", "minimum": 0, "maximum": 1000000000000}}},
+          "BillingSummary": {"type": "object", "required": ["period", "tenants"], "properties": {
+            "period": {"type": "object", "required": ["from", "to"], "properties": {"from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}},
+            "tenants": {"type": "array", "items": {"type": "object", "required": ["tenant_id", "tenant_name", "currency", "lines", "seconds", "cost"], "properties": {
+              "tenant_id": {"type": "string", "format": "uuid"}, "tenant_name": {"type": "string"}, "currency": {"type": "string"}, "lines": {"type": "integer", "minimum": 0},
+              "seconds": {"type": "number", "minimum": 0},
+              "cost": {"type": "object", "required": ["micros", "amount"], "properties": {"micros": {"type": "integer"}, "amount": {"type": "string"}}}}}}}},
           "PricePlanPage": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/PricePlan"}}}},
           "CreatePricePlan": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}, "cpu_core_hour_micros": {"type": "integer", "minimum": 0}, "memory_gb_hour_micros": {"type": "integer", "minimum": 0},
@@ -471,6 +477,9 @@ enum OpenAPIDocument {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageExport"}}, "text/csv": {"schema": {"type": "string"}}}},
               "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
               "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/billing/summary": {"get": {"operationId": "billingSummary", "summary": "Per tenant: the total for the period, its currency and its export's line count", "security": [{"adminToken": []}],
+          "parameters": [{"name": "from", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"}}, {"name": "to", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"}}],
+          "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BillingSummary"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/admin/billing/export": {"get": {"operationId": "billingExport", "summary": "Every tenant's usage intervals clipped to the period, rated", "security": [{"adminToken": []}],
           "parameters": [{"name": "from", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"}},
               {"name": "to", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"}},

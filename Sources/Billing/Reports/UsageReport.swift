@@ -98,3 +98,25 @@ public struct PricePlan: Sendable, Equatable {
         self.workspaceHourMicros = workspaceHourMicros
     }
 }
+
+/// One tenant's invoice figures for a period: what `GET /admin/billing/summary` lists.
+public struct TenantBillingSummary: Sendable, Equatable {
+    public var tenantID: TenantID
+    public var tenantName: String
+    public var currency: String
+    /// The rows the tenant's export for the same period has.
+    public var lines: Int
+    /// Running time in microseconds, exact.
+    public var microseconds: Int64
+    /// The exact cost rounded half up once: the sum of the export's lines, to the micro.
+    public var costMicros: Int64
+
+    public init(tenantID: TenantID, tenantName: String, currency: String, lines: Int, microseconds: Int64, costMicros: Int64) {
+        self.tenantID = tenantID
+        self.tenantName = tenantName
+        self.currency = currency
+        self.lines = lines
+        self.microseconds = microseconds
+        self.costMicros = costMicros
+    }
+}

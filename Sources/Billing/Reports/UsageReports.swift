@@ -129,6 +129,32 @@ public struct UsageReports: Sendable {
         )
     }
 
+    // MARK: Summary
+
+    /// Every tenant's total for `period` (tenants without usage included, at zero), by name, in one
+    /// statement: the same rated parts and the same rounding as the exports, so a tenant's total is
+    /// exactly the sum of its export's lines.
+    public func summary(for period: UsagePeriod, in scope: SystemScope) async throws -> [TenantBillingSummary] {
+        let d = Self.unitsPerMicro
+        return try await scope.execute("""
+            WITH rated AS (\(fragment: Self.rated(tenant: nil, period: period))),
+            per_tenant AS (
+                SELECT tenant_id, count(*) AS lines, sum(micros) AS micros, sum(cost_units) AS cost_units FROM rated GROUP BY tenant_id
+            )
+            SELECT t.id, t.name, coalesce(p.lines, 0) AS lines, coalesce(p.micros, 0)::bigint AS micros,
+                   coalesce(div(2 * p.cost_units + \(unsafeRaw: d), 2 * \(unsafeRaw: d)), 0)::bigint AS cost_micros,
+                   coalesce((SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
+                             WHERE a.tenant_id = t.id ORDER BY a.effective_from LIMIT 1), 'EUR') AS currency
+            FROM tenants t LEFT JOIN per_tenant p ON p.tenant_id = t.id
+            ORDER BY t.name, t.id
+            """).map { row in
+            TenantBillingSummary(
+                tenantID: try row.decode("id"), tenantName: try row.decode("name"), currency: try row.decode("currency"),
+                lines: try row.decode("lines"), microseconds: try row.decode("micros"), costMicros: try row.decode("cost_micros")
+            )
+        }
+    }
+
     // MARK: Exports
 
     /// The calling tenant's intervals clipped to `period`, under its row-level security, handed to
