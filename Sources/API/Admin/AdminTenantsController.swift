@@ -10,9 +10,8 @@ import Secrets
 struct AdminTenantsController {
     let database: Database
     let tenants = TenantStore()
-    let keys = APIKeyStore()
-    let audit = AuditStore()
     var administration: TenantAdministration { TenantAdministration(database: database) }
+    var plans: PricePlanAdministration { PricePlanAdministration(database: database) }
 
     func addRoutes(to group: RouterGroup<AdminRequestContext>) {
         group.get("tenants") { request, _ in try await list(request) }
@@ -102,7 +101,7 @@ struct AdminTenantsController {
         guard let (tenant, records, live) = try await administration.detail(id) else { throw Self.notFound }
         struct Detail: Encodable { let tenant: TenantView; let api_keys: [KeyView]; let live_workspaces: Int }
         var view = TenantView(tenant)
-        view.plan_history = try await database.withSystem { try await tenants.assignments(of: id, in: $0) }.map {
+        view.plan_history = try await administration.planHistory(id).map {
             TenantView.Assignment(effective_from: $0.from == .distantPast ? nil : $0.from, price_plan_id: $0.plan)
         }
         return try JSONResponse.make(Detail(tenant: view, api_keys: records.map(KeyView.init), live_workspaces: live))
@@ -112,24 +111,8 @@ struct AdminTenantsController {
         let id = try Self.tenantID(context)
         let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
         let input = try TenantInput.parse(body, creating: false)
-        do {
-            let updated = try await database.withSystem { scope -> Tenant? in
-                guard let current = try await tenants.lock(id, in: scope) else { return nil }
-                _ = try await tenants.update(id, status: input.status ?? current.status, quota: input.quota(over: current.quota), in: scope)
-                if let plan = input.pricePlan {
-                    try await Self.checkCurrency(of: plan, for: id, in: scope)
-                    // Past periods keep the plan they had: an assignment counts from now, or from later.
-                    try await tenants.assign(plan, to: id, input.pricePlanFrom.map { .from($0) } ?? .now, in: scope)
-                }
-                let updated = try await tenants.get(id, in: scope)
-                try await audit.record(.admin, action: "tenant.update", tenant: id, target: ("tenant", id.description), details: input.auditDetails, in: scope)
-                return updated
-            }
-            guard let updated else { throw Self.notFound }
-            return try JSONResponse.make(TenantView(updated))
-        } catch {
-            throw Self.map(error, name: nil)
-        }
+        guard let updated = try await administration.update(id, input) else { throw Self.notFound }
+        return try JSONResponse.make(TenantView(updated))
     }
 
     /// Issues a key; the secret is in this response and nowhere else, ever.
@@ -161,173 +144,24 @@ struct AdminTenantsController {
         return Response(status: .noContent)
     }
 
-    struct PlanView: Encodable {
-        let id: PricePlanID
-        let name: String
-        let currency: String
-        /// The prices in force now.
-        let cpu_core_hour_micros: Int
-        let memory_gb_hour_micros: Int
-        let disk_gb_hour_micros: Int
-        let workspace_hour_micros: Int
-        /// Every version, oldest first; `effective_from` nil is since always.
-        let versions: [Version]
-
-        struct Version: Encodable {
-            let effective_from: Date?
-            let cpu_core_hour_micros: Int
-            let memory_gb_hour_micros: Int
-            let disk_gb_hour_micros: Int
-            let workspace_hour_micros: Int
-
-            // effective_from null, not left out: since always.
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(effective_from, forKey: .effective_from)
-                try container.encode(cpu_core_hour_micros, forKey: .cpu_core_hour_micros)
-                try container.encode(memory_gb_hour_micros, forKey: .memory_gb_hour_micros)
-                try container.encode(disk_gb_hour_micros, forKey: .disk_gb_hour_micros)
-                try container.encode(workspace_hour_micros, forKey: .workspace_hour_micros)
-            }
-
-            enum CodingKeys: String, CodingKey {
-                case effective_from, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros
-            }
-        }
-    }
-
-    static let prices = ["cpu_core_hour_micros", "memory_gb_hour_micros", "disk_gb_hour_micros", "workspace_hour_micros"]
-
-    /// Plans with their versions; `only` narrows it to one.
-    static func plans(_ only: PricePlanID? = nil, in scope: SystemScope) async throws -> [PlanView] {
-        let rows = try await scope.execute("""
-            SELECT p.id, p.name, p.currency, v.effective_from, v.effective_from = '-infinity' AS always, v.effective_from <= now() AS in_force,
-                   v.cpu_core_hour_micros, v.memory_gb_hour_micros, v.disk_gb_hour_micros, v.workspace_hour_micros
-            FROM price_plans p JOIN price_plan_versions v ON v.plan_id = p.id
-            WHERE \(only)::uuid IS NULL OR p.id = \(only)
-            ORDER BY p.name, p.id, v.effective_from
-            """)
-        var plans: [PlanView] = []
-        var current: (id: PricePlanID, name: String, currency: String, versions: [PlanView.Version], now: PlanView.Version?)?
-        func flush() {
-            guard let plan = current, let now = plan.now ?? plan.versions.first else { return }
-            plans.append(PlanView(
-                id: plan.id, name: plan.name, currency: plan.currency, cpu_core_hour_micros: now.cpu_core_hour_micros,
-                memory_gb_hour_micros: now.memory_gb_hour_micros, disk_gb_hour_micros: now.disk_gb_hour_micros,
-                workspace_hour_micros: now.workspace_hour_micros, versions: plan.versions
-            ))
-        }
-        for row in rows {
-            let id = try row.decode("id", as: PricePlanID.self)
-            if current?.id != id {
-                flush()
-                current = (id, try row.decode("name"), try row.decode("currency"), [], nil)
-            }
-            let version = PlanView.Version(
-                effective_from: try row.decode("always", as: Bool.self) ? nil : try row.decode("effective_from", as: Date.self),
-                cpu_core_hour_micros: try row.decode("cpu_core_hour_micros"), memory_gb_hour_micros: try row.decode("memory_gb_hour_micros"),
-                disk_gb_hour_micros: try row.decode("disk_gb_hour_micros"), workspace_hour_micros: try row.decode("workspace_hour_micros")
-            )
-            current?.versions.append(version)
-            if try row.decode("in_force", as: Bool.self) { current?.now = version }
-        }
-        flush()
-        return plans
-    }
-
     func listPlans() async throws -> Response {
-        let plans = try await database.withSystem { try await Self.plans(in: $0) }
-        struct Page: Encodable { let items: [PlanView] }
-        return try JSONResponse.make(Page(items: plans))
+        struct Page: Encodable { let items: [PricePlanAdministration.PlanView] }
+        return try JSONResponse.make(Page(items: try await plans.list()))
     }
 
-    /// The four prices of a body, each an integer of millionths of the currency per hour.
-    static func parsePrices(_ object: [String: JSONValue]) throws -> [String: Int] {
-        var values: [String: Int] = [:]
-        for price in prices {
-            let value = try TenantInput.integer(object, price, at: "", default: 0)
-            guard (0...1_000_000_000_000).contains(value) else { throw TenantInput.invalid(price, "\(price) must be from 0 to 10^12") }
-            values[price] = value
-        }
-        return values
-    }
-
-    /// Prices are integers in millionths of the currency per hour, so rating never rounds twice. A new
-    /// plan's prices apply since always (to any time it is assigned for).
     func createPlan(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
-        let object = try TenantInput.parseObject(body)
-        try TenantInput.refuseUnknown(object, allowed: Set(["name", "currency"] + Self.prices), at: "")
-        let name = try TenantInput.string(object, "name", at: "")
-        guard (1...100).contains(name.count), !name.contains(where: \.isNewline) else { throw TenantInput.invalid("name", "name must be 1 to 100 characters on one line") }
-        let currency = object["currency"] == nil ? "EUR" : try TenantInput.string(object, "currency", at: "")
-        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else { throw TenantInput.invalid("currency", "currency is three capital letters (ISO 4217)") }
-        let values = try Self.parsePrices(object)
-        do {
-            let plan = try await database.withSystem { scope in
-                let id = try await scope.first("INSERT INTO price_plans (name, currency) VALUES (\(name), \(currency)) RETURNING id")!.decode("id", as: PricePlanID.self)
-                try await Self.insertVersion(id, from: nil, values, in: scope)
-                try await audit.record(.admin, action: "price_plan.create", tenant: nil, target: ("price_plan", id.description),
-                                       details: values.mapValues(String.init).merging(["name": name, "currency": currency]) { $1 }, in: scope)
-                return try await Self.plans(id, in: scope)[0]
-            }
-            return try JSONResponse.make(plan, status: .created)
-        } catch {
-            if let error = error as? PostgresError, error.code == .uniqueViolation {
-                throw APIError(.conflict, code: "name_taken", message: "a price plan named \(name) already exists")
-            }
-            throw error
-        }
+        let input = try PricePlanAdministration.NewPlan.parse(try TenantInput.parseObject(body))
+        return try JSONResponse.make(try await plans.create(input), status: .created)
     }
 
-    /// `POST /admin/price-plans/{id}/versions {"effective_from", prices…}`: new prices from a moment
-    /// that has not passed (so no period already billed is rated again), to the microsecond.
+    /// `POST /admin/price-plans/{id}/versions {"effective_from", prices…}`.
     func addVersion(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
-        guard let text = context.parameters.get("id"), let id = PricePlanID(text) else {
-            throw APIError(.notFound, code: "not_found", message: "price plan not found")
-        }
+        guard let text = context.parameters.get("id"), let id = PricePlanID(text) else { throw PricePlanAdministration.notFound }
         let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
-        let object = try TenantInput.parseObject(body)
-        try TenantInput.refuseUnknown(object, allowed: Set(["effective_from"] + Self.prices), at: "")
-        let from = try TenantInput.futureInstant(object, "effective_from")
-        let values = try Self.parsePrices(object)
-        let plan = try await database.withSystem { scope -> PlanView? in
-            guard try await scope.first("SELECT id FROM price_plans WHERE id = \(id) FOR UPDATE") != nil else { return nil }
-            do {
-                try await Self.insertVersion(id, from: from, values, in: scope)
-            } catch let error as PostgresError where error.code == .uniqueViolation {
-                throw APIError(.conflict, code: "version_exists", message: "the plan already has a version from that moment")
-            }
-            try await audit.record(.admin, action: "price_plan.version", tenant: nil, target: ("price_plan", id.description),
-                                   details: values.mapValues(String.init).merging(["effective_from": RFC3339.format(from)]) { $1 }, in: scope)
-            return try await Self.plans(id, in: scope).first
-        }
-        guard let plan else { throw APIError(.notFound, code: "not_found", message: "price plan not found") }
+        let input = try PricePlanAdministration.NewVersion.parse(try TenantInput.parseObject(body))
+        guard let plan = try await plans.addVersion(to: id, input) else { throw PricePlanAdministration.notFound }
         return try JSONResponse.make(plan, status: .created)
-    }
-
-    static func insertVersion(_ plan: PricePlanID, from: Date?, _ values: [String: Int], in scope: SystemScope) async throws {
-        try await scope.execute("""
-            INSERT INTO price_plan_versions (plan_id, effective_from, cpu_core_hour_micros, memory_gb_hour_micros, disk_gb_hour_micros, workspace_hour_micros)
-            VALUES (\(plan), coalesce(\(from)::timestamptz, '-infinity'), \(values["cpu_core_hour_micros"]!), \(values["memory_gb_hour_micros"]!),
-                \(values["disk_gb_hour_micros"]!), \(values["workspace_hour_micros"]!))
-            """)
-    }
-
-    /// A tenant's plans share one currency (its bills add up); `plan` nil (no plan) always fits.
-    static func checkCurrency(of plan: PricePlanID?, for tenant: TenantID, in scope: SystemScope) async throws {
-        guard let plan else { return }
-        let row = try await scope.first("""
-            SELECT (SELECT currency FROM price_plans WHERE id = \(plan)) AS new,
-                   (SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
-                    WHERE a.tenant_id = \(tenant) ORDER BY a.effective_from LIMIT 1) AS old
-            """)
-        guard let new = try row?.decode("new", as: String?.self) else {
-            throw APIError(.badRequest, code: "validation_failed", message: "no such price plan", details: ["field": .string("price_plan_id")])
-        }
-        if let old = try row?.decode("old", as: String?.self), old != new {
-            throw APIError(.conflict, code: "currency_mismatch", message: "the tenant is billed in \(old); this plan is in \(new)")
-        }
     }
 
     static let notFound = APIError(.notFound, code: "not_found", message: "tenant not found")

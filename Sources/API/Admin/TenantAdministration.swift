@@ -1,4 +1,5 @@
 import Domain
+import Foundation
 import Persistence
 import Secrets
 
@@ -32,6 +33,31 @@ struct TenantAdministration {
             let live = try await scope.first("SELECT count(*) AS n FROM workspaces WHERE tenant_id = \(id) AND status <> 'deleted'")!.decode("n", as: Int.self)
             return (tenant, try await keys.list(tenantID: id, in: scope), live)
         }
+    }
+
+    /// Changes status, quota and plan from a parsed update body (`TenantInput.parse(_, creating:
+    /// false)`); nil when there is no such tenant. A plan counts from now, or from the body's later
+    /// `price_plan_effective_from`: past periods keep the plan they had.
+    func update(_ id: TenantID, _ input: TenantInput) async throws -> Tenant? {
+        do {
+            return try await database.withSystem { scope -> Tenant? in
+                guard let current = try await tenants.lock(id, in: scope) else { return nil }
+                _ = try await tenants.update(id, status: input.status ?? current.status, quota: input.quota(over: current.quota), in: scope)
+                if let plan = input.pricePlan {
+                    try await PricePlanAdministration.checkCurrency(of: plan, for: id, in: scope)
+                    try await tenants.assign(plan, to: id, input.pricePlanFrom.map { .from($0) } ?? .now, in: scope)
+                }
+                try await audit.record(.admin, action: "tenant.update", tenant: id, target: ("tenant", id.description), details: input.auditDetails, in: scope)
+                return try await tenants.get(id, in: scope)
+            }
+        } catch {
+            throw AdminTenantsController.map(error, name: nil)
+        }
+    }
+
+    /// Which plan the tenant has had from when, oldest first (`.distantPast`: since always).
+    func planHistory(_ id: TenantID) async throws -> [(from: Date, plan: PricePlanID?)] {
+        try await database.withSystem { try await tenants.assignments(of: id, in: $0) }
     }
 
     /// Why `name` cannot name a key, or `nil`.
