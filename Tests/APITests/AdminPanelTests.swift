@@ -1,5 +1,6 @@
 @testable import API
 import BerthTestSupport
+import Billing
 import Compute
 import Domain
 import Foundation
@@ -383,6 +384,62 @@ import Testing
             #expect(actions.map(\.action) == [
                 "server.add", "server.cordon", "server.uncordon", "server.drain", "tenant.create", "api_key.issue", "api_key.revoke", "server.remove",
             ])
+        }
+    }
+
+    /// Price plans from the panel: create one, add prices from a later moment, give a tenant a plan
+    /// from a later moment; past moments are refused beside the form, as the API refuses them.
+    @Test func pricePlansAndPlanChangesFromThePanel() async throws {
+        try await AdminRoutesTests.withSetup { setup in
+            try await AdminRoutesTests.app(setup).test(.router) { client in
+                let (session, csrf) = try await Self.signIn(client)
+                let empty = try await Self.call(client, .get, "/admin/ui/plans", cookie: session)
+                #expect(empty.status == .ok && empty.text.contains("id=\"no-plans\""))
+                let created = try await Self.call(client, .post, "/admin/ui/plans", form: [
+                    ("csrf", csrf), ("name", "standard"), ("currency", ""), ("cpu_core_hour_micros", "20000"), ("memory_gb_hour_micros", ""),
+                ], cookie: session)
+                #expect(created.status == .seeOther && created.location == "/admin/ui/plans?notice=plan-created", "\(created.status) \(created.text.prefix(300))")
+                let plan = try #require(try await PricePlanAdministration(database: setup.db).list().first)
+                #expect(plan.name == "standard" && plan.currency == "EUR" && plan.cpu_core_hour_micros == 20000)
+                let badPlan = try await Self.call(client, .post, "/admin/ui/plans", form: [("csrf", csrf), ("name", "x"), ("currency", "euro")], cookie: session)
+                #expect(badPlan.status == .badRequest && badPlan.text.contains("id=\"plan-form-error\"") && badPlan.text.contains("ISO 4217"))
+
+                let later = RFC3339.format(Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 7 * 86_400).rounded()))
+                let version = try await Self.call(client, .post, "/admin/ui/plans/\(plan.id)/versions", form: [
+                    ("csrf", csrf), ("effective_from", later), ("cpu_core_hour_micros", "25000"),
+                ], cookie: session)
+                #expect(version.status == .seeOther && version.location == "/admin/ui/plans?notice=prices-added", "\(version.status) \(version.text.prefix(300))")
+                let past = try await Self.call(client, .post, "/admin/ui/plans/\(plan.id)/versions", form: [("csrf", csrf), ("effective_from", "2020-01-01T00:00:00Z")], cookie: session)
+                #expect(past.status == .badRequest && past.text.contains("must not be in the past"))
+                let page = try await Self.call(client, .get, "/admin/ui/plans", cookie: session)
+                // Two versions: the first in force, the later one shown with its moment.
+                #expect(page.text.contains("data-plan-name=\"standard\"") && page.text.contains("<time datetime=\"\(later)\">"), "\(page.text)")
+                #expect(page.text.components(separatedBy: "data-in-force=\"true\"").count == 2)
+                #expect(page.text.contains("0.020000") && page.text.contains("0.025000"))
+
+                // A tenant's plan from a later moment: until then it keeps the one it has (none).
+                let tenant = try await UsageFixture(db: setup.db).tenant("acme")
+                let assigned = try await Self.call(client, .post, "/admin/ui/tenants/\(tenant)/plan", form: [
+                    ("csrf", csrf), ("price_plan_id", plan.id.description), ("effective_from", later),
+                ], cookie: session)
+                #expect(assigned.status == .seeOther && assigned.location == "/admin/ui/tenants/\(tenant)?notice=plan-assigned", "\(assigned.status) \(assigned.text.prefix(300))")
+                let history = try await TenantAdministration(database: setup.db).planHistory(tenant)
+                #expect(history.count == 1 && history[0].plan == plan.id && abs(history[0].from.timeIntervalSince(RFC3339.parse(later[...])!)) < 0.001)
+                let tenantPage = try await Self.call(client, .get, "/admin/ui/tenants/\(tenant)", cookie: session)
+                #expect(tenantPage.text.contains("id=\"plan-history\"") && tenantPage.text.contains("standard (EUR)"))
+                #expect(tenantPage.text.contains("<option value=\"\" selected>none (free)</option>"), "no plan is in force yet")
+                let backdated = try await Self.call(client, .post, "/admin/ui/tenants/\(tenant)/plan", form: [
+                    ("csrf", csrf), ("price_plan_id", plan.id.description), ("effective_from", "2020-01-01T00:00:00Z"),
+                ], cookie: session)
+                #expect(backdated.status == .badRequest && backdated.text.contains("id=\"plan-error\""))
+                // Now, with an empty moment.
+                let now = try await Self.call(client, .post, "/admin/ui/tenants/\(tenant)/plan", form: [("csrf", csrf), ("price_plan_id", plan.id.description), ("effective_from", "")], cookie: session)
+                #expect(now.status == .seeOther)
+                let current = try await setup.db.withSystem { try await TenantStore().get(tenant, in: $0) }
+                #expect(current?.pricePlanID == plan.id)
+            }
+            let actions = try await Self.auditActions(setup.db).map(\.action)
+            #expect(actions == ["price_plan.create", "price_plan.version", "tenant.update", "tenant.update"])
         }
     }
 

@@ -112,6 +112,9 @@ import Testing
             case "/admin/ui/tenants": form = "name=acme"
             case "/admin/ui/tenants/{id}/keys": form = "name=ci"
             case "/admin/ui/placement": form = "cpu=1&memory_mb=64"
+            case "/admin/ui/plans": form = "name=p&currency=EUR"
+            case "/admin/ui/plans/{id}/versions": form = "effective_from=2099-01-01T00:00:00Z"
+            case "/admin/ui/tenants/{id}/plan": form = "price_plan_id=&effective_from="
             case "/admin/ui/logout", "/admin/ui/servers/{id}/cordon", "/admin/ui/servers/{id}/uncordon", "/admin/ui/servers/{id}/drain",
                  "/admin/ui/servers/{id}/remove", "/admin/ui/tenants/{id}/keys/{key_id}/revoke":
                 form = ""

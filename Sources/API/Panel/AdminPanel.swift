@@ -47,7 +47,9 @@ struct AdminPanel {
             return response
         }
         PanelServerPages(database: database, administration: ServerAdministration(database: database, pool: pool)).addRoutes(to: pages)
-        PanelTenantPages(database: database, administration: TenantAdministration(database: database)).addRoutes(to: pages)
+        let plans = PricePlanAdministration(database: database)
+        PanelTenantPages(database: database, administration: TenantAdministration(database: database), plans: plans).addRoutes(to: pages)
+        PanelPricePages(database: database, plans: plans).addRoutes(to: pages)
         PanelFleetPages(database: database, placement: placement).addRoutes(to: pages)
     }
 

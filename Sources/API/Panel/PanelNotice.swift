@@ -11,6 +11,9 @@ enum PanelNotice: String {
     case serverRemoved = "server-removed"
     case tenantCreated = "tenant-created"
     case keyRevoked = "key-revoked"
+    case planCreated = "plan-created"
+    case pricesAdded = "prices-added"
+    case planAssigned = "plan-assigned"
     case signedOut = "signed-out"
 
     var message: String {
@@ -23,6 +26,9 @@ enum PanelNotice: String {
         case .serverRemoved: "Server removed."
         case .tenantCreated: "Tenant created."
         case .keyRevoked: "API key revoked."
+        case .planCreated: "Price plan created."
+        case .pricesAdded: "New prices added; they take effect from the moment given."
+        case .planAssigned: "Price plan changed; it takes effect from the moment given (now if none)."
         case .signedOut: "Signed out."
         }
     }

@@ -11,6 +11,7 @@ struct PanelPage<Body> {
         var cluster = false
         var workspaces = false
         var tenants = false
+        var plans = false
         var audit = false
         var placement = false
     }

@@ -9,7 +9,7 @@ enum PanelTemplates {
         ("cluster-figures", clusterFigures), ("workspace-rows", workspaceRows),
         ("servers", servers), ("servers-live", serversLive), ("server", server), ("server-live", serverLive),
         ("cluster", cluster), ("cluster-live", clusterLive), ("workspaces", workspaces), ("workspaces-live", workspacesLive),
-        ("tenants", tenants), ("tenants-live", tenantsLive), ("tenant", tenant),
+        ("tenants", tenants), ("tenants-live", tenantsLive), ("tenant", tenant), ("plans", plans),
         ("audit", audit), ("audit-live", auditLive), ("placement", placement),
     ]
 
@@ -32,6 +32,7 @@ enum PanelTemplates {
         <a href="/admin/ui/cluster"{{#nav.cluster}} aria-current="page"{{/nav.cluster}}>Cluster</a>
         <a href="/admin/ui/workspaces"{{#nav.workspaces}} aria-current="page"{{/nav.workspaces}}>Workspaces</a>
         <a href="/admin/ui/tenants"{{#nav.tenants}} aria-current="page"{{/nav.tenants}}>Tenants</a>
+        <a href="/admin/ui/plans"{{#nav.plans}} aria-current="page"{{/nav.plans}}>Price plans</a>
         <a href="/admin/ui/audit"{{#nav.audit}} aria-current="page"{{/nav.audit}}>Audit log</a>
         <a href="/admin/ui/placement"{{#nav.placement}} aria-current="page"{{/nav.placement}}>Placement dry run</a>
         </nav>
@@ -384,6 +385,73 @@ enum PanelTemplates {
         <button type="submit" id="issue-key-submit">Issue key</button>
         </form>
         {{/tenant}}
+        </section>
+        <section class="card" id="price-plan">
+        <h2>Price plan</h2>
+        <table id="plan-history">
+        <thead><tr><th scope="col">From</th><th scope="col">Plan</th><th scope="col"></th></tr></thead>
+        <tbody>
+        {{#planHistory}}
+        <tr data-in-force="{{inForce}}"><td>{{#fromISO}}<time datetime="{{fromISO}}">{{from}}</time>{{/fromISO}}{{^fromISO}}{{from}}{{/fromISO}}</td><td>{{plan}}</td><td>{{#inForce}}<span class="badge">in force</span>{{/inForce}}</td></tr>
+        {{/planHistory}}
+        {{^planHistory}}<tr><td>always</td><td>none (free)</td><td><span class="badge">in force</span></td></tr>{{/planHistory}}
+        </tbody>
+        </table>
+        {{#planError}}<p class="flash-error" id="plan-error" role="alert">{{planError}}</p>{{/planError}}
+        {{#tenant}}
+        <form method="post" action="/admin/ui/tenants/{{id}}/plan" class="inline-form" id="assign-plan-form">
+        {{>csrf}}
+        <label>Plan <select name="price_plan_id" id="plan-select">{{#planOptions}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/planOptions}}</select></label>
+        <label>From <input name="effective_from" id="plan-from" placeholder="now, or 2027-01-01T00:00:00Z"></label>
+        <button type="submit" id="assign-plan-submit">Change plan</button>
+        </form>
+        {{/tenant}}
+        <p class="sub">A change takes effect now or later, never earlier: periods already billed keep their prices.</p>
+        </section>
+        {{/body}}
+        {{/content}}{{/layout}}
+        """
+
+    static let plans = """
+        {{<layout}}{{$content}}
+        {{#body}}
+        {{#formError}}<p class="flash-error" id="plan-form-error" role="alert">{{formError}}</p>{{/formError}}
+        {{^hasPlans}}<section class="card"><p class="empty" id="no-plans">No price plans yet.</p></section>{{/hasPlans}}
+        {{#plans}}
+        <section class="card plan" data-plan-name="{{name}}" data-plan-id="{{id}}">
+        <h2>{{name}} <span class="sub">{{currency}} per hour</span></h2>
+        <table class="versions">
+        <thead><tr><th scope="col">From</th><th scope="col">CPU core</th><th scope="col">Memory GB</th><th scope="col">Disk GB</th><th scope="col">Workspace</th><th scope="col"></th></tr></thead>
+        <tbody>
+        {{#versions}}
+        <tr data-in-force="{{inForce}}"><td>{{#fromISO}}<time datetime="{{fromISO}}">{{from}}</time>{{/fromISO}}{{^fromISO}}{{from}}{{/fromISO}}</td><td>{{cpu}}</td><td>{{memory}}</td><td>{{disk}}</td><td>{{workspace}}</td><td>{{#inForce}}<span class="badge">in force</span>{{/inForce}}</td></tr>
+        {{/versions}}
+        </tbody>
+        </table>
+        <form method="post" action="/admin/ui/plans/{{id}}/versions" class="inline-form" data-form="add-version">
+        {{>csrf}}
+        <label>From <input name="effective_from" required placeholder="2027-01-01T00:00:00Z"></label>
+        <label>CPU core-hour <input name="cpu_core_hour_micros" inputmode="numeric" placeholder="micros"></label>
+        <label>Memory GB-hour <input name="memory_gb_hour_micros" inputmode="numeric" placeholder="micros"></label>
+        <label>Disk GB-hour <input name="disk_gb_hour_micros" inputmode="numeric" placeholder="micros"></label>
+        <label>Workspace-hour <input name="workspace_hour_micros" inputmode="numeric" placeholder="micros"></label>
+        <button type="submit">Add prices</button>
+        </form>
+        </section>
+        {{/plans}}
+        <section class="card" id="create-plan">
+        <h2>Create a price plan</h2>
+        <p class="sub">Prices are in millionths of the currency per hour; a new plan's prices apply since always.</p>
+        <form method="post" action="/admin/ui/plans" class="grid-form" id="create-plan-form">
+        {{>csrf}}
+        <label>Name <input name="name" id="plan-name" required placeholder="standard"></label>
+        <label>Currency <input name="currency" id="plan-currency" placeholder="EUR"></label>
+        <label>CPU core-hour <input name="cpu_core_hour_micros" inputmode="numeric" placeholder="0"></label>
+        <label>Memory GB-hour <input name="memory_gb_hour_micros" inputmode="numeric" placeholder="0"></label>
+        <label>Disk GB-hour <input name="disk_gb_hour_micros" inputmode="numeric" placeholder="0"></label>
+        <label>Workspace-hour <input name="workspace_hour_micros" inputmode="numeric" placeholder="0"></label>
+        <div class="wide"><button type="submit" id="create-plan-submit">Create plan</button></div>
+        </form>
         </section>
         {{/body}}
         {{/content}}{{/layout}}

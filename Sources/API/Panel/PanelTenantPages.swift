@@ -9,6 +9,7 @@ import Persistence
 struct PanelTenantPages {
     let database: Database
     let administration: TenantAdministration
+    let plans: PricePlanAdministration
 
     /// How many tenants the list shows.
     static let listLimit = 200
@@ -19,6 +20,7 @@ struct PanelTenantPages {
         group.get("tenants/:id") { request, context in try await show(request, context) }
         group.post("tenants/:id/keys") { request, context in try await issueKey(request, context) }
         group.post("tenants/:id/keys/:key_id/revoke") { _, context in try await revokeKey(context) }
+        group.post("tenants/:id/plan") { request, context in try await assignPlan(request, context) }
     }
 
     struct TenantForm {
@@ -83,13 +85,71 @@ struct PanelTenantPages {
         let hasKeys: Bool
         let issued: Issued?
         let keyError: String?
+        let planHistory: [AssignmentRow]
+        let planOptions: [PlanOption]
+        let planError: String?
     }
 
-    func show(_ request: Request, _ context: PanelRequestContext, issued: Issued? = nil, keyError: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    /// One entry of the tenant's plan history.
+    struct AssignmentRow {
+        let from: String
+        let fromISO: String?
+        let plan: String
+        let inForce: Bool
+    }
+
+    struct PlanOption {
+        let id: String
+        let label: String
+        let selected: Bool
+    }
+
+    func show(
+        _ request: Request, _ context: PanelRequestContext, issued: Issued? = nil, keyError: String? = nil, planError: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let id = try Self.tenantID(context)
         guard let (tenant, keys, live) = try await administration.detail(id) else { throw Self.notFound }
-        let body = DetailBody(tenant: TenantRow(tenant, liveWorkspaces: live), keys: keys.map(KeyRow.init), hasKeys: !keys.isEmpty, issued: issued, keyError: keyError)
+        let allPlans = try await plans.list()
+        let names = Dictionary(allPlans.map { ($0.id, "\($0.name) (\($0.currency))") }, uniquingKeysWith: { first, _ in first })
+        let history = try await administration.planHistory(id)
+        let now = Date()
+        let current = history.lastIndex { $0.from <= now }
+        let body = DetailBody(
+            tenant: TenantRow(tenant, liveWorkspaces: live), keys: keys.map(KeyRow.init), hasKeys: !keys.isEmpty, issued: issued, keyError: keyError,
+            planHistory: history.enumerated().map { index, entry in
+                AssignmentRow(
+                    from: entry.from == .distantPast ? "always" : PanelFormat.time(entry.from),
+                    fromISO: entry.from == .distantPast ? nil : PanelFormat.iso(entry.from),
+                    plan: entry.plan.map { names[$0] ?? $0.description } ?? "none (free)", inForce: index == current
+                )
+            },
+            planOptions: [PlanOption(id: "", label: "none (free)", selected: tenant.pricePlanID == nil)]
+                + allPlans.map { PlanOption(id: $0.id.description, label: names[$0.id] ?? $0.name, selected: $0.id == tenant.pricePlanID) },
+            planError: planError
+        )
         return PanelRenderer.page("tenant", context.page(tenant.name, request, nav: .init(tenants: true), body), request: request, status: status)
+    }
+
+    /// A tenant's plan from a moment on (empty: now); "none" rates at zero from then. The form
+    /// becomes the body of `PATCH /admin/tenants/{id}` and goes through the same parser.
+    func assignPlan(_ request: Request, _ context: PanelRequestContext) async throws -> Response {
+        let id = try Self.tenantID(context)
+        let form = context.form
+        var object: [String: JSONValue] = [:]
+        let plan = form["price_plan_id"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        object["price_plan_id"] = plan.isEmpty ? .null : .string(plan)
+        if let from = form["effective_from"]?.trimmingCharacters(in: .whitespaces), !from.isEmpty {
+            object["price_plan_effective_from"] = .string(from)
+        }
+        do {
+            let input = try TenantInput.parse(try JSONResponse.encode(JSONValue.object(object)), creating: false)
+            guard try await administration.update(id, input) != nil else { throw Self.notFound }
+            return Response.redirect(to: PanelNotice.planAssigned.location("/admin/ui/tenants/\(id)"))
+        } catch {
+            guard let refusal = PanelServerPages.refusal(error), refusal.status != .notFound else { throw error }
+            return try await show(request, context, planError: refusal.message, status: refusal.status)
+        }
     }
 
     /// Answers with the tenant's page itself rather than a redirect: the secret must not travel in a URL.
