@@ -16,6 +16,9 @@ if [ -x scripts/fleet.sh ]; then
     eval "$(scripts/fleet.sh env)"
 fi
 eval "$(scripts/postgres.sh env)"
+# Databases that tests of an earlier run left behind (a test that failed before its clean-up ran).
+psql "$BERTH_TEST_PG_SUPERUSER_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'berth\_t\_%'" |
+    while read -r leftover; do psql "$BERTH_TEST_PG_SUPERUSER_URL" -qc "DROP DATABASE IF EXISTS \"$leftover\" WITH (FORCE)"; done
 
 status=0
 swift build --build-tests >.build-test.log 2>&1 || status=$?

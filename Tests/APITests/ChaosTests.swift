@@ -157,12 +157,15 @@ import Glibc
             let deadline = ContinuousClock.now + .seconds(60)
             var lost = false
             var index = 0
+            var wrongAfterCaught: [String] = []
             while !lost, ContinuousClock.now < deadline {
+                // Once the health monitor has seen it down, nothing may be placed there.
+                let caught = try await served.db.withSystem { try await $0.first("SELECT status FROM workspace_servers WHERE name = 'chaos-c'")!.decode("status", as: String.self) } != "healthy"
                 let response = try await served.call(.post, "/v1/workspaces", body: Self.body("during-\(index)"), bearer: tenant.key)
                 index += 1
                 if response.status == 202, let id = Self.id(in: response) {
                     let server = try await served.db.withSystem { try await $0.first("SELECT s.name FROM workspaces w JOIN workspace_servers s ON s.id = w.server_id WHERE w.id = \(id)")!.decode("name", as: String.self) }
-                    if server == "chaos-b" { placedElsewhere += 1 }
+                    if server == "chaos-b" { placedElsewhere += 1 } else if caught { wrongAfterCaught.append("during-\(index - 1)") }
                 } else {
                     refused += 1
                 }
@@ -175,6 +178,7 @@ import Glibc
                 try await Task.sleep(for: .milliseconds(300))
             }
             #expect(lost, "the dead server's workspaces were given up")
+            #expect(placedElsewhere > 0 && wrongAfterCaught.isEmpty, "placements went elsewhere (\(placedElsewhere)); placed on the dead server after it was seen down: \(wrongAfterCaught)")
             // Unbilled from the last good check: no interval on the lost server ends after it.
             let late = try await served.db.withSystem { scope in
                 try await scope.first("""

@@ -85,7 +85,18 @@ import Testing
         #expect(served.terminate() == 0)
         let secondLog = (try? String(contentsOfFile: served.logPath, encoding: .utf8)) ?? ""
         #expect(!firstLog.isEmpty && !secondLog.isEmpty)
-        for (place, text) in [("the first log", firstLog), ("the second log", secondLog), ("the rotation's output", rotated)] + answers.map({ ("an answer", $0) }) {
+        // Every row the service wrote: workspaces, their events and the audit trail.
+        let rows = try await served.db.withSystem { scope in
+            var rows: [String] = []
+            for table in ["workspaces", "workspace_events", "audit_events", "idempotency_keys"] {
+                rows += try await scope.execute(PostgresQuery(unsafeSQL: "SELECT row_to_json(t)::text AS everything FROM \(table) t"))
+                    .map { "\(table): " + (try $0.decode("everything", as: String.self)) }
+            }
+            return rows
+        }
+        #expect(rows.contains { $0.hasPrefix("audit_events: ") && $0.contains("workspace.create") }, "the audit trail was searched, and has the create")
+        for (place, text) in [("the first log", firstLog), ("the second log", secondLog), ("the rotation's output", rotated)] + answers.map({ ("an answer", $0) })
+            + rows.map({ ("a database row", $0) }) {
             #expect(!text.contains(token), "the token is in \(place)")
             #expect(!text.contains(Data("\(user):\(token)".utf8).base64EncodedString()), "the basic credential is in \(place)")
         }

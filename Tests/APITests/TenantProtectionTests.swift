@@ -140,6 +140,7 @@ import Testing
                 return String(buffer: response.body)
             }
             #expect(text.contains("the image was not found on the workspace server"), "\(text)")
+            #expect(text.contains(#""error_code":"image_not_found""#), "the tenant reads the code: \(text)")
             for leak in [engine, "No such image", "docker http"] { #expect(!text.contains(leak), "the tenant reads \(leak): \(text)") }
             var admin = HTTPFields()
             admin[.authorization] = "Bearer \(Self.adminToken)"

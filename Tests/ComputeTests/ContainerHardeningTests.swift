@@ -33,6 +33,20 @@ import Glibc
             #expect(result.exitCode != 0, "\(probe.last ?? "") reached the host: \(result.stdoutText)")
         }
 
+        // `isolated`: a bridge of the workspace's own. It has a network (the fleet's git daemon, on
+        // an address of the host that is not loopback, answers), yet nothing bound to the host's
+        // loopback is in reach.
+        try await world.db.withSystem { try await $0.execute("UPDATE workspace_servers SET network_mode = 'isolated' WHERE id = \(world.server.id)") }
+        let bridged = try await world.orchestrator.create(world.draft("bridged", image: DockerFleet.workspaceImage))
+        #expect(try await world.engine.inspectContainer(bridged.containerID!).hostConfig.networkMode == WorkspaceContainers.networkName(bridged.id))
+        let git = try #require(URL(string: try TestEnvironment.require("BERTH_TEST_GIT_URL")))
+        let reachable = try await world.engine.exec(bridged.containerID!, command: ["bash", "-c", "exec 3<>/dev/tcp/\(git.host ?? "")/\(git.port ?? 9418)"], timeout: .seconds(15))
+        #expect(reachable.exitCode == 0, "the isolated network reaches nothing at all: \(reachable.stderrText)")
+        for probe in probes {
+            let result = try await world.engine.exec(bridged.containerID!, command: probe, timeout: .seconds(15))
+            #expect(result.exitCode != 0, "\(probe.last ?? "") reached the host from an isolated network: \(result.stdoutText)")
+        }
+
         // The control: the same probes from the host's network succeed.
         try await world.db.withSystem { try await $0.execute("UPDATE workspace_servers SET network_mode = 'host' WHERE id = \(world.server.id)") }
         let exposed = try await world.orchestrator.create(world.draft("on-host-network", image: DockerFleet.workspaceImage))

@@ -22,7 +22,7 @@ func buildRouter(services: AppServices) -> Router<BerthRequestContext> {
     }
     if let orchestrator = services.orchestrator {
         let tenant = router.group("v1")
-            .add(middleware: APIKeyMiddleware(database: services.database))
+            .add(middleware: APIKeyMiddleware(database: services.database, keyLimiter: RequestLimiter(limits: services.tenantLimits)))
             .group(context: TenantRequestContext.self)
             .add(middleware: TenantLimitMiddleware(limiter: TenantLimiter(limits: services.tenantLimits)))
         WorkspaceController(

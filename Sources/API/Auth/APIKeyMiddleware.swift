@@ -6,9 +6,14 @@ import Secrets
 
 /// Authenticates `Authorization: Bearer <api key>`: lookup by prefix, constant-time hash comparison,
 /// revoked keys refused. `last_used_at` is written at most once a minute per key.
+///
+/// Before the lookup, each key (by its prefix) is held to the tenant limits: a flood of requests
+/// with one key is refused with `429` without a database round trip, so refusals cost the shared
+/// pool nothing. The tenant's own limits apply after (`TenantLimitMiddleware`), across its keys.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = BerthRequestContext
     let database: Database
+    let keyLimiter: RequestLimiter<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
@@ -19,6 +24,13 @@ struct APIKeyMiddleware: RouterMiddleware {
         guard let prefix = APIKeyMaterial.lookupPrefix(of: presented) else {
             throw APIError(.unauthorized, code: "unauthorized", message: "the API key is not valid")
         }
+        switch keyLimiter.admit(prefix) {
+        case .refused(let reason, let retryAfter):
+            throw APIError(.tooManyRequests, code: "rate_limited", message: "too many requests with this key: \(reason)", retryAfter: retryAfter)
+        case .admitted:
+            break
+        }
+        defer { keyLimiter.finish(prefix) }
         let store = APIKeyStore()
         let credential = try await database.withSystem { scope in
             try await store.credential(prefix: prefix, in: scope)

@@ -4,7 +4,8 @@ import Synchronization
 
 /// How much of the service one tenant may use at once, per replica.
 public struct TenantLimits: Sendable, Equatable {
-    /// Requests of one tenant in flight at once; kept below the database pool so others always find a connection.
+    /// Requests of one tenant (and of one API key) in flight at once; `berth serve` keeps it at half
+    /// the database pool unless told otherwise, so other tenants always find a connection.
     public var maxConcurrent: Int
     /// Sustained requests per second, and how many may come at once above it (a token bucket).
     public var ratePerSecond: Double
@@ -17,9 +18,12 @@ public struct TenantLimits: Sendable, Equatable {
     }
 }
 
-/// Admits or refuses one tenant's requests: at most `maxConcurrent` in flight, and a token bucket
-/// for the rate. A refusal says when to come back.
-public final class TenantLimiter: Sendable {
+/// Admits or refuses one tenant's requests.
+public typealias TenantLimiter = RequestLimiter<TenantID>
+
+/// Admits or refuses the requests of one caller (a tenant, or an API key before it is looked up): at
+/// most `maxConcurrent` in flight, and a token bucket for the rate. A refusal says when to come back.
+public final class RequestLimiter<Caller: Hashable & Sendable>: Sendable {
     public enum Admission: Sendable, Equatable {
         case admitted
         /// Too many in flight, or the bucket is empty: try again after this many seconds.
@@ -33,22 +37,22 @@ public final class TenantLimiter: Sendable {
     }
 
     public let limits: TenantLimits
-    private let buckets = Mutex<[TenantID: Bucket]>([:])
+    private let buckets = Mutex<[Caller: Bucket]>([:])
 
     public init(limits: TenantLimits) {
         self.limits = limits
     }
 
-    /// Takes a slot and a token for `tenant`, or says why not. An admitted request must `finish`.
-    public func admit(_ tenant: TenantID, now: ContinuousClock.Instant = .now) -> Admission {
+    /// Takes a slot and a token for `caller`, or says why not. An admitted request must `finish`.
+    public func admit(_ caller: Caller, now: ContinuousClock.Instant = .now) -> Admission {
         buckets.withLock { buckets in
-            var bucket = buckets[tenant] ?? Bucket(tokens: limits.burst, refilled: now)
+            var bucket = buckets[caller] ?? Bucket(tokens: limits.burst, refilled: now)
             let elapsed = max(0, (now - bucket.refilled).inSeconds)
             bucket.tokens = min(limits.burst, bucket.tokens + elapsed * limits.ratePerSecond)
             bucket.refilled = now
-            defer { buckets[tenant] = bucket }
+            defer { buckets[caller] = bucket }
             if bucket.inFlight >= limits.maxConcurrent {
-                return .refused(reason: "more than \(limits.maxConcurrent) requests of this tenant are in flight", retryAfter: 1)
+                return .refused(reason: "more than \(limits.maxConcurrent) requests are in flight", retryAfter: 1)
             }
             if bucket.tokens < 1 {
                 let wait = Int(((1 - bucket.tokens) / limits.ratePerSecond).rounded(.up))
@@ -62,7 +66,7 @@ public final class TenantLimiter: Sendable {
         }
     }
 
-    public func finish(_ tenant: TenantID) {
-        buckets.withLock { $0[tenant]?.inFlight -= 1 }
+    public func finish(_ caller: Caller) {
+        buckets.withLock { $0[caller]?.inFlight -= 1 }
     }
 }

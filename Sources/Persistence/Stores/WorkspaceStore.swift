@@ -253,6 +253,8 @@ extension WorkspaceStore {
         public let started_at: Date?
         public let stopped_at: Date?
         public let error: String?
+        /// What kind of failure `error` is (`container_exited`, `image_not_found`, `server_lost`, …).
+        public let error_code: String?
     }
 
     /// A workspace's repository as anyone may see it: never the token.
@@ -277,7 +279,7 @@ extension WorkspaceStore {
 
     static let viewColumns = """
         w.id, w.name, w.status, w.server_id, s.name AS server_name, w.container_id, w.image, w.cpu::float8 AS cpu,
-        w.memory_mb, w.disk_gb, w.labels, w.created_at, w.started_at, w.stopped_at, w.error,
+        w.memory_mb, w.disk_gb, w.labels, w.created_at, w.started_at, w.stopped_at, w.error, w.error_code,
         w.repository_url, w.repository_branch, w.repository_commit, w.repository_path, w.git_status, w.git_error, w.git_error_code
         """
 
@@ -312,7 +314,7 @@ extension WorkspaceStore {
             resources: .init(cpu: try row.decode("cpu"), memory_mb: try row.decode("memory_mb"), disk_gb: try row.decode("disk_gb")),
             repository: try RepositoryView.decode(row), labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
             created_at: try row.decode("created_at"), started_at: try row.decode("started_at"),
-            stopped_at: try row.decode("stopped_at"), error: try row.decode("error")
+            stopped_at: try row.decode("stopped_at"), error: try row.decode("error"), error_code: try row.decode("error_code")
         )
     }
 }

@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
         let timing: LifecycleTiming
         let keyring: SecretKeyring?
         do {
-            timing = try LifecycleTiming(env)
+            timing = try LifecycleTiming(env, poolSize: database.poolSize)
             keyring = try SecretsConfiguration.keyring(env)
             adminToken = try env.value("BERTH_ADMIN_TOKEN").map { token in
                 guard let parsed = AdminToken(token), token.count >= 16 else {
@@ -168,7 +168,7 @@ struct LifecycleTiming {
     var git = GitSetupService.Settings()
     var lockTimeout: Duration = .seconds(5)
 
-    init(_ env: Environment) throws {
+    init(_ env: Environment, poolSize: Int) throws {
         func seconds(_ name: String, _ range: ClosedRange<Double>) throws -> Duration? {
             guard let text = try env.value(name) else { return nil }
             guard let value = Double(text), range.contains(value) else {
@@ -198,7 +198,8 @@ struct LifecycleTiming {
             return value
         }
         tenantLimits = TenantLimits(
-            maxConcurrent: try number("BERTH_TENANT_MAX_CONCURRENT", 1...10_000).map { Int($0) } ?? tenantLimits.maxConcurrent,
+            // Half the pool by default: one tenant's requests can hold at most half the connections.
+            maxConcurrent: try number("BERTH_TENANT_MAX_CONCURRENT", 1...10_000).map { Int($0) } ?? max(1, poolSize / 2),
             ratePerSecond: try number("BERTH_TENANT_RATE", 0.01...1_000_000) ?? tenantLimits.ratePerSecond,
             burst: try number("BERTH_TENANT_BURST", 1...1_000_000) ?? tenantLimits.burst
         )
