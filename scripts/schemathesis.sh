@@ -97,13 +97,18 @@ status=0
 "$schemathesis" run "$url/openapi.json" \
     --header "Authorization: Bearer $key" \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
+    --phases examples,coverage,fuzzing,stateful --mode all \
     --max-examples 25 --seed 20261123 --request-timeout 60 --no-color || status=$?
 # The admin routes as the admin. Adding a server connects to it once (up to 5 s for a host that
 # does not answer), hence fewer examples.
 "$schemathesis" run "$url/openapi.json" \
     --header "Authorization: Bearer $admin_token" --include-path-regex '^/admin/' \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
+    --phases examples,coverage,fuzzing,stateful --mode all \
     --max-examples 15 --seed 20261123 --request-timeout 60 --no-color || status=$?
+# Whatever was sent, the same process still serves.
+kill -0 "$serve" 2>/dev/null || { tail -n 40 "$log" >&2; echo "schemathesis.sh: berth serve died during the run" >&2; status=1; }
+curl -sf -o /dev/null "$url/health" || { echo "schemathesis.sh: berth serve no longer answers /health" >&2; status=1; }
 for secret in "$key" "$admin_token"; do
     if grep -q "$secret" "$log"; then echo "schemathesis.sh: a key or token appears in the service log" >&2; status=1; fi
 done

@@ -53,10 +53,13 @@ public struct IdempotencyStore: Sendable {
         return .claimed(workspace: chosen, resumed: true)
     }
 
+    /// Stores the answer the key replays from now on. The first answer stays: a request that took
+    /// the key over from a slow one creates the same workspace, and whichever finishes second must
+    /// not change what the first already told its client.
     public func complete(key: String, status: Int, body: [UInt8], in scope: TenantScope) async throws {
         try await scope.execute("""
             UPDATE idempotency_keys SET state = 'completed', response_status = \(status), response_body = \(PostgresBytes(body)), locked_until = NULL
-            WHERE tenant_id = \(scope.tenantID) AND key = \(key)
+            WHERE tenant_id = \(scope.tenantID) AND key = \(key) AND state = 'in_progress'
             """)
     }
 
