@@ -60,6 +60,40 @@ import Testing
         await world.finish()
     }
 
+    /// A server that accepts the connection and never answers: each attempt is cut off at the clone
+    /// timeout, the transient failure is tried again after the backoff, and after the last attempt
+    /// the clone fails with "timeout"; the workspace runs on throughout.
+    @Test func aCloneThatHangsTimesOutAndIsRetriedWithBackoff() async throws {
+        let world = try await LifecycleWorld.make(
+            daemon: "BERTH_TEST_DOCKER_PLAIN_2", name: "ws-git-hang", networkMode: "isolated",
+            git: GitSetupService.Settings(cloneTimeout: .seconds(1), maxAttempts: 2, backoff: .milliseconds(300), allowInsecure: true),
+            keyring: Self.keyring
+        )
+        let service = try #require(URL(string: try TestEnvironment.require("BERTH_TEST_GIT_URL"))?.host)
+        let silent = try Listener(host: service)
+        let created = try await world.orchestrator.create(try Self.draft(world, "hang", RepositorySpec(url: "git://\(service):\(silent.port)/silent.git")))
+        #expect(created.status == .running)
+        let first = try await world.db.withSystem { scope in
+            try await scope.first("SELECT git_status, git_attempts, git_error_code, git_next_attempt_at > now() AS later FROM workspaces WHERE id = \(created.id)")!
+        }
+        #expect(try first.decode("git_status", as: String.self) == "pending" && first.decode("git_attempts", as: Int.self) == 1)
+        #expect(try first.decode("git_error_code", as: String?.self) == "timeout" && first.decode("later", as: Bool?.self) == true, "the retry waits for its backoff")
+        // The reconciler runs it again once it is due; the second and last attempt fails for good.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var status = "pending"
+        while status != "failed", ContinuousClock.now < deadline {
+            _ = await world.reconciler.pass()
+            try await Task.sleep(for: .milliseconds(200))
+            status = try await Self.repository(world, created.id).status
+        }
+        let last = try await Self.repository(world, created.id)
+        #expect(last.status == "failed" && last.code == "timeout" && (last.error ?? "").contains("time limit"), "\(last)")
+        let attempts = try await world.db.withSystem { try await $0.first("SELECT git_attempts FROM workspaces WHERE id = \(created.id)")!.decode("git_attempts", as: Int.self) }
+        #expect(attempts == 2)
+        #expect(try await world.row(created.id).status == .running)
+        await world.finish()
+    }
+
     /// Smart HTTP with basic auth: the right token clones; a wrong token fails with "authentication
     /// failed", a missing branch with "branch not found", a missing repository with "repository not
     /// found"; a failed clone leaves the workspace running; and the token is in no trace it leaves.
