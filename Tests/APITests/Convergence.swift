@@ -54,10 +54,16 @@ enum Convergence {
                  reserved: [try row.decode("cpu", as: Int.self), try row.decode("memory", as: Int.self), try row.decode("disk", as: Int.self), try row.decode("slots", as: Int.self)])
             }
             let deployment = try await scope.first("SELECT id::text AS id FROM deployment")!.decode("id", as: String.self)
+            // What workspaces hold on their own server, and what a pending move holds on its target.
             let sums = try await scope.execute("""
-                SELECT server_id, coalesce(sum(held_cpu) * 1000, 0)::bigint AS cpu, coalesce(sum(held_memory_mb), 0)::bigint AS memory,
-                       coalesce(sum(disk_gb) FILTER (WHERE holds_slot), 0)::bigint AS disk, count(*) FILTER (WHERE holds_slot) AS slots
-                FROM workspaces WHERE server_id IS NOT NULL GROUP BY server_id
+                SELECT server_id, coalesce(sum(cpu) * 1000, 0)::bigint AS cpu, coalesce(sum(memory), 0)::bigint AS memory,
+                       coalesce(sum(disk), 0)::bigint AS disk, coalesce(sum(slots), 0)::bigint AS slots
+                FROM (SELECT server_id, held_cpu AS cpu, held_memory_mb AS memory, CASE WHEN holds_slot THEN disk_gb ELSE 0 END AS disk,
+                             CASE WHEN holds_slot THEN 1 ELSE 0 END AS slots FROM workspaces WHERE server_id IS NOT NULL
+                      UNION ALL
+                      SELECT move_to_server_id, move_held_cpu, move_held_memory_mb, CASE WHEN move_holds_slot THEN disk_gb ELSE 0 END,
+                             CASE WHEN move_holds_slot THEN 1 ELSE 0 END FROM workspaces WHERE move_to_server_id IS NOT NULL) holds
+                GROUP BY server_id
                 """).map { row in
                 (try row.decode("server_id", as: ServerID.self),
                  [try row.decode("cpu", as: Int.self), try row.decode("memory", as: Int.self), try row.decode("disk", as: Int.self), try row.decode("slots", as: Int.self)])

@@ -21,8 +21,8 @@ import Testing
                 if let step = firstStep[action] {
                     #expect(WorkspaceLifecycle.canMove(from: status, to: step), "\(action) from \(status)")
                 } else {
-                    // Resize changes limits in place, so only a workspace at rest may be resized.
-                    #expect(action == .resize && [.running, .stopped].contains(status), "\(action) from \(status)")
+                    // Resize and move keep the status, so only a workspace at rest may be resized or moved.
+                    #expect([.resize, .move].contains(action) && [.running, .stopped].contains(status), "\(action) from \(status)")
                 }
             }
         }

@@ -95,10 +95,18 @@ struct CreateWorkspaceRequest: StrictJSONBody {
     }
 
     /// The body of `POST /v1/workspaces/{id}/resize`: `{"resources": {"cpu", "memory_mb", "disk_gb"?}}`.
-    static func parseResize(_ body: [UInt8], currentDiskGB: Int) throws -> Resources {
+    /// A resize body: `resources`, and `allow_move` (default false) to move the workspace to a server
+    /// with room when its own has none.
+    static func parseResize(_ body: [UInt8], currentDiskGB: Int) throws -> (resources: Resources, allowMove: Bool) {
         let object = try parseObject(body)
-        try refuseUnknown(object, allowed: ["resources"], at: "")
-        return try parseResources(object["resources"], defaultDiskGB: currentDiskGB)
+        try refuseUnknown(object, allowed: ["resources", "allow_move"], at: "")
+        var allowMove = false
+        switch object["allow_move"] {
+        case nil, .null?: break
+        case .bool(let flag)?: allowMove = flag
+        default: throw invalid("allow_move", "allow_move must be true or false")
+        }
+        return (try parseResources(object["resources"], defaultDiskGB: currentDiskGB), allowMove)
     }
 
     static func parseResources(_ raw: JSONValue?, defaultDiskGB: Int) throws -> Resources {

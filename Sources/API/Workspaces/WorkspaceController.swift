@@ -258,7 +258,7 @@ struct WorkspaceController {
             case .start: try await orchestrator.start(id)
             case .stop: try await orchestrator.stop(id)
             case .restart: try await orchestrator.restart(id)
-            case .delete, .create, .resize: try await orchestrator.delete(id)
+            case .delete, .create, .resize, .move: try await orchestrator.delete(id)
             }
         }
         return try await answer(result, id, context, deleted: action == .delete)
@@ -269,12 +269,12 @@ struct WorkspaceController {
         let id = try Self.workspaceID(context)
         let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
         let current = try await owned(id, context)
-        let resources = try CreateWorkspaceRequest.parseResize(body, currentDiskGB: current.resources.disk_gb)
+        let (resources, allowMove) = try CreateWorkspaceRequest.parseResize(body, currentDiskGB: current.resources.disk_gb)
         let result = try await perform(.resize, id, context, details: [
             "cpu": String(Double(resources.cpuMillis) / 1000), "memory_mb": String(resources.memoryMB),
-            "from_cpu": String(current.resources.cpu), "from_memory_mb": String(current.resources.memory_mb),
+            "from_cpu": String(current.resources.cpu), "from_memory_mb": String(current.resources.memory_mb), "allow_move": String(allowMove),
         ]) {
-            try await orchestrator.resize(id, to: resources)
+            try await orchestrator.resize(id, to: resources, allowMove: allowMove)
         }
         return try await answer(result, id, context)
     }

@@ -159,6 +159,9 @@ public struct WorkspaceConverger: Sendable {
         let client: DockerClient
         do { client = try pool.client(for: server) } catch { throw Deferral(failure: Self.failure(error, doing: "reach")) }
         let container = try await observe(row, client)
+        if row.moveTo != nil, row.desired != .deleted {
+            return try await move(row, container, from: server, client, actor: actor)
+        }
         switch row.desired {
         case .deleted:
             try await delete(row, container, client, actor: actor)
@@ -186,6 +189,7 @@ public struct WorkspaceConverger: Sendable {
         }
         _ = try await record(row, actor: actor) { scope in
             try await placement.release(row.id, compute: true, slot: true, in: scope)
+            try await placement.releaseMove(of: row.id, in: scope)
             try await workspaces.transition(row.id, from: nil, to: .deleted, reason: container == nil ? "no container to remove" : "container removed", in: scope)
         }
     }
@@ -362,7 +366,7 @@ public struct WorkspaceConverger: Sendable {
     /// Runs `body` behind the fence, then marks the generation applied (unless `settles` is false).
     /// Returns `false`, having done nothing, when the fence failed: a newer intent came in, or the
     /// lease went to another actor.
-    private func record(
+    func record(
         _ row: WorkspaceStore.Row, actor: String, settles: Bool = true, _ body: (SystemScope) async throws -> Void
     ) async throws -> Bool {
         do {
@@ -378,10 +382,11 @@ public struct WorkspaceConverger: Sendable {
     }
 
     /// The container is gone: the workspace fails, and its CPU and memory go back.
-    private func recordGone(_ row: WorkspaceStore.Row, actor: String) async throws {
+    func recordGone(_ row: WorkspaceStore.Row, actor: String) async throws {
         if row.desired == .deleted { return }
         _ = try await record(row, actor: actor) { scope in
             try await placement.release(row.id, compute: true, slot: false, in: scope)
+            try await placement.releaseMove(of: row.id, in: scope)
             try await workspaces.transition(row.id, from: nil, to: .error, failure: WorkspaceFailure(code: "container_gone", message: "the container is gone from its server"), in: scope)
         }
     }
@@ -391,6 +396,7 @@ public struct WorkspaceConverger: Sendable {
     private func recordWithoutServer(_ row: WorkspaceStore.Row, actor: String) async throws {
         _ = try await record(row, actor: actor) { scope in
             try await placement.release(row.id, compute: true, slot: row.desired == .deleted, in: scope)
+            try await placement.releaseMove(of: row.id, in: scope)
             if row.desired == .deleted {
                 try await workspaces.transition(row.id, from: nil, to: .deleted, reason: "deleted while its server is lost", in: scope)
             } else if row.status != .error {
@@ -402,7 +408,7 @@ public struct WorkspaceConverger: Sendable {
 
     // MARK: - Helpers
 
-    private func server(of row: WorkspaceStore.Row) async throws -> WorkspaceServer? {
+    func server(of row: WorkspaceStore.Row) async throws -> WorkspaceServer? {
         guard let serverID = row.serverID else { return nil }
         do {
             return try await database.withSystem { try await servers.get(serverID, in: $0) }
@@ -412,7 +418,7 @@ public struct WorkspaceConverger: Sendable {
     }
 
     /// The container as its engine has it now, by id, or by name before the id was recorded; nil when gone.
-    private func observe(_ row: WorkspaceStore.Row, _ client: DockerClient) async throws -> ContainerDetails? {
+    func observe(_ row: WorkspaceStore.Row, _ client: DockerClient) async throws -> ContainerDetails? {
         do {
             return try await client.inspectContainer(row.containerID ?? "berth-\(row.id)")
         } catch where error.isNotFound {

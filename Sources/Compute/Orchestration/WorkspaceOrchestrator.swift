@@ -141,26 +141,43 @@ public struct WorkspaceOrchestrator: Sendable {
         try await change(.delete, id, to: .deleting) { _, _ in .deleted }
     }
 
-    /// Changes a running or stopped workspace's CPU and memory in place, on its own server.
+    /// Changes a running or stopped workspace's CPU and memory, on its own server; or, when that
+    /// server has no room and `allowMove` says so, by moving it (with its files) to one that has.
     ///
-    /// The intent (the new size, and a reservation for any growth) is committed before Docker is
-    /// asked; a smaller size gives CPU and memory back only once Docker has the smaller limits. When
-    /// Docker refuses the new limits, the resize is undone and `resizeRefused` thrown.
+    /// The intent (the new size, and a reservation for any growth, here or on the server it moves
+    /// to) is committed before Docker is asked; a smaller size gives CPU and memory back only once
+    /// Docker has the smaller limits. When Docker refuses the new limits, or the move fails, the
+    /// resize is undone and `resizeRefused` thrown.
     @discardableResult
-    public func resize(_ id: WorkspaceID, to resources: Resources) async throws -> LifecycleResult {
+    public func resize(_ id: WorkspaceID, to resources: Resources, allowMove: Bool = false) async throws -> LifecycleResult {
         try await change(.resize, id, to: nil) { row, scope in
             if resources == row.resources { return nil }
             guard resources.diskGB == row.resources.diskGB else {
                 throw OrchestrationError.unsupported("disk_gb cannot change on an existing workspace (Docker cannot resize a container's storage)")
             }
+            guard row.moveTo == nil else { throw OrchestrationError.invalidState("the workspace is moving; resize it once it has moved") }
             try await placement.checkQuota(row.tenantID, requesting: resources, replacing: id, in: scope)
             try await workspaces.resize(id, to: resources, in: scope)
             if row.holdsCompute, try await !placement.reserveGrowth(of: id, in: scope) {
                 let growth = Resources(
                     cpuMillis: max(0, resources.cpuMillis - row.heldCPUMillis), memoryMB: max(0, resources.memoryMB - row.heldMemoryMB), diskGB: 0
                 )
-                throw try await noRoom(row, growth, in: scope)
+                guard allowMove else { throw try await noRoom(row, growth, in: scope) }
+                // No room where it is: to a server with room for the new size, files and all.
+                _ = try await placement.reserveMove(of: id, at: resources, running: true, reason: "resize", in: scope)
             }
+            return row.desired
+        }
+    }
+
+    /// Moves a running or stopped workspace to another server (one its constraints allow, chosen by
+    /// its strategy), with its `/workspace` files, keeping its state. `reason` says why (`drain`).
+    /// When no other server has room, `PlacementError` is thrown and nothing changes.
+    @discardableResult
+    public func move(_ id: WorkspaceID, reason: String) async throws -> LifecycleResult {
+        try await change(.move, id, to: nil) { row, scope in
+            if row.moveTo != nil { return nil }
+            _ = try await placement.reserveMove(of: id, at: row.resources, running: row.desired == .running, reason: reason, in: scope)
             return row.desired
         }
     }

@@ -315,6 +315,7 @@ public struct WorkspaceReconciler: Service {
                             UPDATE workspaces SET actor = NULL, actor_until = NULL, observed_generation = generation WHERE id = \(id)
                             """)
                         try await UsageIntervals.close(id, at: lastGood, in: scope)
+                        try await placement.releaseMove(of: id, in: scope)
                         let deleting = try row.decode("desired_status", as: String.self) == WorkspaceStatus.deleted.rawValue
                         try await placement.release(id, compute: true, slot: true, in: scope)
                         if deleting {
@@ -410,10 +411,11 @@ public struct WorkspaceReconciler: Service {
                                current_disk_used_gb AS disk, current_workspaces AS slots
                         FROM workspace_servers WHERE id = \(id) FOR UPDATE
                         """) else { return false }
+                    // What its workspaces hold there, a pending move's reservation on its target included.
                     let truth = try await scope.first("""
-                        SELECT coalesce(sum(held_cpu) * 1000, 0)::bigint AS cpu, coalesce(sum(held_memory_mb), 0)::bigint AS memory,
-                               coalesce(sum(disk_gb) FILTER (WHERE holds_slot), 0)::bigint AS disk, count(*) FILTER (WHERE holds_slot) AS slots
-                        FROM workspaces WHERE server_id = \(id)
+                        SELECT coalesce(sum(cpu) * 1000, 0)::bigint AS cpu, coalesce(sum(memory_mb), 0)::bigint AS memory,
+                               coalesce(sum(disk_gb), 0)::bigint AS disk, coalesce(sum(slots), 0)::bigint AS slots
+                        FROM server_holds WHERE server_id = \(id)
                         """)!
                     let keys = ["cpu", "memory", "disk", "slots"]
                     let was = try keys.map { try before.decode($0, as: Int.self) }

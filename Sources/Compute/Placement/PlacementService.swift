@@ -170,7 +170,7 @@ public struct PlacementService: Sendable {
             """)
     }
 
-    private func reserveCapacity(on server: ServerID, _ r: Resources, in scope: SystemScope) async throws -> Bool {
+    func reserveCapacity(on server: ServerID, _ r: Resources, in scope: SystemScope) async throws -> Bool {
         try await scope.execute("""
             UPDATE workspace_servers SET
                 current_cpu_used = current_cpu_used + \(r.cpuMillis)::numeric / 1000,
@@ -222,7 +222,7 @@ public struct PlacementService: Sendable {
                     \(draft.resources.cpuMillis)::numeric / 1000, \(draft.resources.memoryMB), \(draft.resources.diskGB),
                     \(draft.resources.cpuMillis)::numeric / 1000, \(draft.resources.memoryMB),
                     true, \(draft.command.map { PostgresJSON($0) })::jsonb, \(PostgresJSON(draft.env))::jsonb,
-                    \(PostgresJSON(draft.labels))::jsonb, \(PostgresJSON(["strategy": draft.placement.strategy.rawValue]))::jsonb,
+                    \(PostgresJSON(draft.labels))::jsonb, \(PostgresJSON(StoredPlacement(strategy: draft.placement.strategy, constraints: draft.placement.constraints)))::jsonb,
                     'running', 1, 0, \(actor), CASE WHEN \(actor)::text IS NULL THEN NULL ELSE now() + make_interval(secs => \(lease.inSeconds)) END)
                 """)
             if let repository = draft.repository {

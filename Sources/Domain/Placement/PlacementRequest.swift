@@ -66,6 +66,36 @@ public enum LabelConstraint: Sendable, Equatable, Hashable, CustomStringConverti
     }
 }
 
+extension LabelConstraint: Codable {
+    private enum CodingKeys: String, CodingKey { case key, op, values }
+
+    /// `{"key": "region", "op": "eq" | "ne" | "in" | "notin", "values": [...]}`, as a workspace keeps
+    /// its constraints for later moves.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(key, forKey: .key)
+        switch self {
+        case .equals(_, let value): try container.encode("eq", forKey: .op); try container.encode([value], forKey: .values)
+        case .notEquals(_, let value): try container.encode("ne", forKey: .op); try container.encode([value], forKey: .values)
+        case .oneOf(_, let values): try container.encode("in", forKey: .op); try container.encode(values, forKey: .values)
+        case .noneOf(_, let values): try container.encode("notin", forKey: .op); try container.encode(values, forKey: .values)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let key = try container.decode(String.self, forKey: .key)
+        let values = try container.decode([LabelValue].self, forKey: .values)
+        switch try container.decode(String.self, forKey: .op) {
+        case "eq" where values.count == 1: self = .equals(key, values[0])
+        case "ne" where values.count == 1: self = .notEquals(key, values[0])
+        case "in": self = .oneOf(key, values)
+        case "notin": self = .noneOf(key, values)
+        default: throw DecodingError.dataCorruptedError(forKey: .op, in: container, debugDescription: "not a label constraint")
+        }
+    }
+}
+
 /// A request to place one workspace.
 public struct PlacementRequest: Sendable, Equatable {
     public var resources: Resources

@@ -5,7 +5,7 @@ public enum WorkspaceStatus: String, Sendable, Codable, CaseIterable {
 
 /// What a caller asks of a workspace.
 public enum WorkspaceAction: String, Sendable, Codable, CaseIterable {
-    case create, start, stop, restart, delete, resize
+    case create, start, stop, restart, delete, resize, move
 }
 
 /// The lifecycle state machine: which status may follow which. Pure; the orchestrator obeys it.
@@ -39,6 +39,8 @@ public enum WorkspaceLifecycle {
         case .delete: [.pending, .creating, .starting, .running, .stopping, .stopped, .error, .deleting]
         // Resizing changes limits in place; a workspace in motion is asked again later.
         case .resize: [.running, .stopped]
+        // A move takes a workspace at rest to another server, in the state it is in.
+        case .move: [.running, .stopped]
         }
     }
 

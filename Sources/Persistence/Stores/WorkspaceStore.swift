@@ -40,6 +40,9 @@ public struct WorkspaceStore: Sendable {
         public var actor: String?
         public var errorCode: String?
         public var errorDetail: String?
+        /// The server the workspace is wanted on instead of its own (a move pending), and why.
+        public var moveTo: ServerID?
+        public var moveReason: String?
 
         /// Whether every intent has been applied.
         public var isSettled: Bool { observedGeneration >= generation }
@@ -53,7 +56,8 @@ public struct WorkspaceStore: Sendable {
         id, tenant_id, name, status, server_id, container_id, image, (cpu * 1000)::bigint AS cpu_millis, memory_mb, disk_gb,
         command, env, labels, holds_compute, holds_slot, error, desired_status, generation, observed_generation, restart_generation,
         (applied_cpu * 1000)::bigint AS applied_cpu_millis, applied_memory_mb, (held_cpu * 1000)::bigint AS held_cpu_millis,
-        held_memory_mb, CASE WHEN actor_until > now() THEN actor END AS live_actor, error_code, error_detail
+        held_memory_mb, CASE WHEN actor_until > now() THEN actor END AS live_actor, error_code, error_detail,
+        move_to_server_id, move_reason
         """
 
     /// The workspace, row-locked until the transaction ends.
@@ -191,6 +195,15 @@ public struct WorkspaceStore: Sendable {
         return true
     }
 
+    /// Records an event that changes no status (a move, an idle stop's reason), as `from → to` the
+    /// status the workspace has.
+    public func note(_ id: WorkspaceID, reason: String, in scope: SystemScope) async throws {
+        try await scope.execute("""
+            INSERT INTO workspace_events (tenant_id, workspace_id, from_status, to_status, reason)
+            SELECT tenant_id, id, status, status, \(reason) FROM workspaces WHERE id = \(id)
+            """)
+    }
+
     /// Sets the workspace's wanted size (the caller has reserved any growth on its server).
     public func resize(_ id: WorkspaceID, to resources: Resources, in scope: SystemScope) async throws {
         try await scope.execute("""
@@ -230,7 +243,8 @@ public struct WorkspaceStore: Sendable {
             restartGeneration: try row.decode("restart_generation"),
             appliedCPUMillis: try row.decode("applied_cpu_millis"), appliedMemoryMB: try row.decode("applied_memory_mb"),
             heldCPUMillis: try row.decode("held_cpu_millis"), heldMemoryMB: try row.decode("held_memory_mb"),
-            actor: try row.decode("live_actor"), errorCode: try row.decode("error_code"), errorDetail: try row.decode("error_detail")
+            actor: try row.decode("live_actor"), errorCode: try row.decode("error_code"), errorDetail: try row.decode("error_detail"),
+            moveTo: try row.decode("move_to_server_id"), moveReason: try row.decode("move_reason")
         )
     }
 }
