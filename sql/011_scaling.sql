@@ -12,16 +12,16 @@ ALTER TABLE workspaces
     ADD COLUMN move_reason text,
     ADD COLUMN move_error text,
     ADD COLUMN move_attempts integer NOT NULL DEFAULT 0,
-    -- Idle stop and lifetime, overriding the tenant's (0: never).
-    ADD COLUMN idle_stop_minutes integer CHECK (idle_stop_minutes BETWEEN 0 AND 525600),
-    ADD COLUMN max_lifetime_minutes integer CHECK (max_lifetime_minutes BETWEEN 0 AND 5256000),
+    -- Idle stop and lifetime in minutes (fractions allowed), overriding the tenant's (0: never).
+    ADD COLUMN idle_stop_minutes numeric(12, 3) CHECK (idle_stop_minutes BETWEEN 0 AND 525600),
+    ADD COLUMN max_lifetime_minutes numeric(12, 3) CHECK (max_lifetime_minutes BETWEEN 0 AND 5256000),
     -- When its container was last seen using more CPU than the idle threshold.
     ADD COLUMN last_busy_at timestamptz,
     ADD CONSTRAINT workspaces_move_target CHECK (move_to_server_id IS NULL OR move_to_server_id IS DISTINCT FROM server_id);
 
 ALTER TABLE tenants
-    ADD COLUMN idle_stop_minutes integer CHECK (idle_stop_minutes BETWEEN 0 AND 525600),
-    ADD COLUMN max_lifetime_minutes integer CHECK (max_lifetime_minutes BETWEEN 0 AND 5256000),
+    ADD COLUMN idle_stop_minutes numeric(12, 3) CHECK (idle_stop_minutes BETWEEN 0 AND 525600),
+    ADD COLUMN max_lifetime_minutes numeric(12, 3) CHECK (max_lifetime_minutes BETWEEN 0 AND 5256000),
     -- Slots and disk count for every workspace that exists, stopped or not.
     ADD COLUMN max_disk_gb bigint NOT NULL DEFAULT 200 CHECK (max_disk_gb >= 0);
 
@@ -44,3 +44,15 @@ GRANT SELECT ON server_holds TO berth_app;
 
 -- The tenant may read its own settings (the workspace view shows its idle deadline).
 GRANT SELECT ON tenants TO berth_tenant;
+
+-- The scale-out or scale-in last recommended to the webhook, and how telling it went. One row per
+-- signal; a change of recommendation is claimed by one replica with a conditional update.
+CREATE TABLE scaling_signals (
+    name text PRIMARY KEY,
+    recommendation text NOT NULL CHECK (recommendation IN ('none', 'scale_out', 'scale_in')),
+    changed_at timestamptz NOT NULL DEFAULT now(),
+    attempts integer NOT NULL DEFAULT 0,
+    delivered_at timestamptz,
+    last_error text
+);
+GRANT SELECT, INSERT, UPDATE ON scaling_signals TO berth_app;

@@ -9,6 +9,8 @@ import Persistence
 struct AdminFleetController {
     let database: Database
     let placement: PlacementService
+    /// The fraction of each resource the capacity signals keep free.
+    var headroom: Double = 0.2
 
     func addRoutes(to group: RouterGroup<AdminRequestContext>) {
         group.get("cluster") { _, _ in try await cluster() }
@@ -17,8 +19,52 @@ struct AdminFleetController {
         group.post("placement/dry-run") { request, context in try await dryRun(request, context) }
     }
 
+    /// The fleet's totals, reservations and health, and its capacity signals: utilisation, headroom,
+    /// and how many servers of the typical size keep the configured headroom.
     func cluster() async throws -> Response {
-        try JSONResponse.make(try await database.withSystem { try await FleetQueries().cluster(in: $0) })
+        let (cluster, plan) = try await database.withSystem { scope in
+            (try await FleetQueries().cluster(in: scope), try await CapacitySignals.plan(headroom: headroom, in: scope))
+        }
+        return try JSONResponse.make(ClusterBody(cluster: cluster, capacity: CapacityView(plan)))
+    }
+
+    /// `/admin/cluster`: the cluster's own fields, and `capacity`.
+    struct ClusterBody<Cluster: Encodable>: Encodable {
+        let cluster: Cluster
+        let capacity: CapacityView
+
+        func encode(to encoder: any Encoder) throws {
+            try cluster.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(capacity, forKey: .capacity)
+        }
+
+        enum CodingKeys: String, CodingKey { case capacity }
+    }
+
+    /// A `CapacityPlan` as the admin API shows it.
+    struct CapacityView: Encodable {
+        struct Size: Encodable { let cpu: Double; let memory_mb: Int; let disk_gb: Int; let max_workspaces: Int }
+        let servers: Int
+        let servers_needed: Int
+        let headroom_target: Double
+        let utilisation: [String: Double]
+        let headroom: [String: Double]
+        let typical_server: Size
+        let recommendation: String
+
+        init(_ plan: CapacityPlan) {
+            servers = plan.servers
+            servers_needed = plan.serversNeeded
+            headroom_target = plan.headroomTarget
+            utilisation = plan.utilisation
+            headroom = plan.headroom
+            typical_server = Size(
+                cpu: Double(plan.typicalServer.cpuMillis) / 1000, memory_mb: plan.typicalServer.memoryMB,
+                disk_gb: plan.typicalServer.diskGB, max_workspaces: plan.typicalServer.workspaces
+            )
+            recommendation = plan.recommendation.rawValue
+        }
     }
 
     func workspaces(_ request: Request) async throws -> Response {

@@ -8,9 +8,13 @@ import Persistence
 struct AdminServersController {
     let database: Database
     let pool: DockerServerPool
+    var orchestrator: WorkspaceOrchestrator?
+    var drainDeadline: Duration = .seconds(3600)
     let store = WorkspaceServerStore()
     let audit = AuditStore()
-    var administration: ServerAdministration { ServerAdministration(database: database, pool: pool) }
+    var administration: ServerAdministration {
+        ServerAdministration(database: database, pool: pool, orchestrator: orchestrator, drainDeadline: drainDeadline)
+    }
 
     func addRoutes(to group: RouterGroup<AdminRequestContext>) {
         group.get("servers") { _, _ in try await list() }
@@ -21,7 +25,8 @@ struct AdminServersController {
         group.get("servers/:id/stats") { _, context in try await stats(context) }
         group.post("servers/:id/cordon") { _, context in try await schedule(.cordoned, context) }
         group.post("servers/:id/uncordon") { _, context in try await schedule(.active, context) }
-        group.post("servers/:id/drain") { _, context in try await schedule(.draining, context) }
+        group.post("servers/:id/drain") { request, context in try await drain(request, context) }
+        group.get("servers/:id/drain") { _, context in try await drainProgress(context) }
     }
 
     func list() async throws -> Response {
@@ -118,13 +123,49 @@ struct AdminServersController {
         }
     }
 
-    /// Cordon and drain stop new placements; drain also lists what is still on the server (moving
-    /// it off is the scaling service's part). Uncordon makes the server placeable again.
+    /// What cordon, uncordon and drain answer: the server, what is still on it, and a drain's progress.
+    struct Scheduled: Encodable {
+        let server: ServerView
+        let workspaces_remaining: [FleetQueries.WorkspaceLine]
+        let drain: DrainProgress?
+    }
+
+    /// Cordon stops new placements; uncordon makes the server placeable again (and calls off a
+    /// drain's moves not yet made).
     func schedule(_ state: WorkspaceServer.Schedulable, _ context: AdminRequestContext) async throws -> Response {
         let id = try Self.serverID(context)
-        guard let (server, workspaces) = try await administration.schedule(id, state) else { throw Self.notFound }
-        struct Scheduled: Encodable { let server: ServerView; let workspaces_remaining: [FleetQueries.WorkspaceLine] }
-        return try JSONResponse.make(Scheduled(server: ServerView(server), workspaces_remaining: workspaces))
+        guard let (server, workspaces, drain) = try await administration.schedule(id, state) else { throw Self.notFound }
+        return try JSONResponse.make(Scheduled(server: ServerView(server), workspaces_remaining: workspaces, drain: drain))
+    }
+
+    /// `POST /admin/servers/{id}/drain {"deadline_seconds"?}`: cordons the server and moves every
+    /// workspace off it (the scaling service does, a few at a time) until it is empty or the deadline
+    /// (default `BERTH_DRAIN_DEADLINE`) passes.
+    func drain(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.serverID(context)
+        let body = Array(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+        var deadline: Duration?
+        if !body.isEmpty {
+            let object = try ServerPatch.parseObject(body)
+            try ServerPatch.refuseUnknown(object, allowed: ["deadline_seconds"], at: "")
+            if object["deadline_seconds"] != nil {
+                let seconds = try ServerPatch.integer(object, "deadline_seconds", at: "")
+                guard (1...604_800).contains(seconds) else { throw ServerPatch.invalid("deadline_seconds", "deadline_seconds must be from 1 to 604800 (a week)") }
+                deadline = .seconds(seconds)
+            }
+        }
+        guard let (server, workspaces, drain) = try await administration.schedule(id, .draining, deadline: deadline) else { throw Self.notFound }
+        return try JSONResponse.make(Scheduled(server: ServerView(server), workspaces_remaining: workspaces, drain: drain))
+    }
+
+    /// `GET /admin/servers/{id}/drain`: how the drain goes; `409 invalid_state` when it is not draining.
+    func drainProgress(_ context: AdminRequestContext) async throws -> Response {
+        let id = try Self.serverID(context)
+        guard try await database.withSystem({ try await store.get(id, in: $0) }) != nil else { throw Self.notFound }
+        guard let progress = try await administration.drainProgress(id) else {
+            throw APIError(.conflict, code: "invalid_state", message: "the server is not draining")
+        }
+        return try JSONResponse.make(progress)
     }
 
     static let notFound = APIError(.notFound, code: "not_found", message: "server not found")

@@ -27,13 +27,17 @@ struct AdminTenantsController {
 
     /// A tenant as the admin API shows it.
     struct TenantView: Encodable {
-        struct QuotaView: Encodable { let max_workspaces: Int; let max_cpu: Double; let max_memory_mb: Int }
+        struct QuotaView: Encodable { let max_workspaces: Int; let max_cpu: Double; let max_memory_mb: Int; let max_disk_gb: Int }
         let id: TenantID
         let name: String
         let status: String
         let quota: QuotaView
         let price_plan_id: PricePlanID?
         let created_at: Date
+        /// Running workspaces idle this long are stopped, unless a workspace says otherwise (null: never).
+        let idle_stop_minutes: Double?
+        /// Workspaces older than this are stopped (null: no limit).
+        let max_lifetime_minutes: Double?
         /// Which plan from when, oldest first (filled in where the history was read).
         var plan_history: [Assignment]?
 
@@ -56,9 +60,14 @@ struct AdminTenantsController {
             id = tenant.id
             name = tenant.name
             status = tenant.status.rawValue
-            quota = QuotaView(max_workspaces: tenant.quota.maxWorkspaces, max_cpu: Double(tenant.quota.maxCPUMillis) / 1000, max_memory_mb: tenant.quota.maxMemoryMB)
+            quota = QuotaView(
+                max_workspaces: tenant.quota.maxWorkspaces, max_cpu: Double(tenant.quota.maxCPUMillis) / 1000, max_memory_mb: tenant.quota.maxMemoryMB,
+                max_disk_gb: tenant.quota.maxDiskGB
+            )
             price_plan_id = tenant.pricePlanID
             created_at = tenant.createdAt
+            idle_stop_minutes = tenant.idleStopMinutes
+            max_lifetime_minutes = tenant.maxLifetimeMinutes
         }
     }
 
@@ -188,6 +197,10 @@ struct TenantInput: StrictJSONBody {
     var maxWorkspaces: Int?
     var maxCPUMillis: Int?
     var maxMemoryMB: Int?
+    var maxDiskGB: Int?
+    /// 0 turns idle stop (or the lifetime) off.
+    var idleStopMinutes: Double?
+    var maxLifetimeMinutes: Double?
     /// `.some(nil)` clears the plan.
     var pricePlan: PricePlanID??
     /// When the plan change takes effect (not in the past); nil is now.
@@ -195,7 +208,9 @@ struct TenantInput: StrictJSONBody {
 
     static func parse(_ body: [UInt8], creating: Bool) throws -> TenantInput {
         let object = try parseObject(body)
-        var allowed: Set<String> = ["status", "max_workspaces", "max_cpu", "max_memory_mb", "price_plan_id"]
+        var allowed: Set<String> = [
+            "status", "max_workspaces", "max_cpu", "max_memory_mb", "max_disk_gb", "idle_stop_minutes", "max_lifetime_minutes", "price_plan_id",
+        ]
         if !creating { allowed.insert("price_plan_effective_from") }
         if !creating, object["name"] != nil { throw invalid("name", "a tenant's name cannot change") }
         try refuseUnknown(object, allowed: creating ? allowed.union(["name"]) : allowed, at: "")
@@ -224,6 +239,13 @@ struct TenantInput: StrictJSONBody {
             guard (0...(1 << 40)).contains(value) else { throw invalid("max_memory_mb", "max_memory_mb must be 0 or more") }
             input.maxMemoryMB = value
         }
+        if object["max_disk_gb"] != nil {
+            let value = try integer(object, "max_disk_gb", at: "")
+            guard (0...(1 << 40)).contains(value) else { throw invalid("max_disk_gb", "max_disk_gb must be 0 or more") }
+            input.maxDiskGB = value
+        }
+        input.idleStopMinutes = try minutes(object, "idle_stop_minutes", upTo: 525_600)
+        input.maxLifetimeMinutes = try minutes(object, "max_lifetime_minutes", upTo: 5_256_000)
         if let raw = object["price_plan_id"] {
             switch raw {
             case .null: input.pricePlan = .some(nil)
@@ -240,6 +262,14 @@ struct TenantInput: StrictJSONBody {
         return input
     }
 
+    /// A number of minutes from 0 (off) to `limit`, to the millisecond's precision the column keeps; nil when absent.
+    static func minutes(_ object: Object, _ key: String, upTo limit: Double) throws -> Double? {
+        guard object[key] != nil else { return nil }
+        let value = try number(object, key, at: "")
+        guard value.isFinite, (0...limit).contains(value) else { throw invalid(key, "\(key) must be from 0 (off) to \(Int(limit))") }
+        return (value * 1000).rounded() / 1000
+    }
+
     /// An RFC 3339 instant that has not passed (a second's slack for the client's clock).
     static func futureInstant(_ object: Object, _ key: String) throws -> Date {
         let text = try string(object, key, at: "")
@@ -249,7 +279,10 @@ struct TenantInput: StrictJSONBody {
     }
 
     func quota(over current: Quota) -> Quota {
-        Quota(maxWorkspaces: maxWorkspaces ?? current.maxWorkspaces, maxCPUMillis: maxCPUMillis ?? current.maxCPUMillis, maxMemoryMB: maxMemoryMB ?? current.maxMemoryMB)
+        Quota(
+            maxWorkspaces: maxWorkspaces ?? current.maxWorkspaces, maxCPUMillis: maxCPUMillis ?? current.maxCPUMillis,
+            maxMemoryMB: maxMemoryMB ?? current.maxMemoryMB, maxDiskGB: maxDiskGB ?? current.maxDiskGB
+        )
     }
 
     var auditDetails: [String: String] {
@@ -259,6 +292,9 @@ struct TenantInput: StrictJSONBody {
         if let maxWorkspaces { details["max_workspaces"] = String(maxWorkspaces) }
         if let maxCPUMillis { details["max_cpu"] = String(Double(maxCPUMillis) / 1000) }
         if let maxMemoryMB { details["max_memory_mb"] = String(maxMemoryMB) }
+        if let maxDiskGB { details["max_disk_gb"] = String(maxDiskGB) }
+        if let idleStopMinutes { details["idle_stop_minutes"] = String(idleStopMinutes) }
+        if let maxLifetimeMinutes { details["max_lifetime_minutes"] = String(maxLifetimeMinutes) }
         if let pricePlan { details["price_plan_id"] = pricePlan?.description ?? "none" }
         if let pricePlanFrom { details["price_plan_effective_from"] = RFC3339.format(pricePlanFrom) }
         return details

@@ -8,6 +8,10 @@ import Persistence
 struct ServerAdministration {
     let database: Database
     let pool: DockerServerPool
+    /// Calls off the moves of a drain that is stopped; nil where nothing moves (tests of the fleet alone).
+    var orchestrator: WorkspaceOrchestrator?
+    /// How long a drain may run when the request does not say.
+    var drainDeadline: Duration = .seconds(3600)
     let store = WorkspaceServerStore()
     let audit = AuditStore()
 
@@ -47,18 +51,56 @@ struct ServerAdministration {
         }
     }
 
-    /// Sets the schedulable state; `nil` when there is no such server. Returns the workspaces still on it.
-    func schedule(_ id: ServerID, _ state: WorkspaceServer.Schedulable) async throws -> (server: WorkspaceServer, workspaces: [FleetQueries.WorkspaceLine])? {
+    /// Sets the schedulable state; `nil` when there is no such server. Returns the workspaces still on
+    /// it, and the drain's progress when it drains.
+    ///
+    /// A drain cordons the server and has the scaling service move every workspace off it, running
+    /// or stopped, until it is empty or `deadline` (or `drainDeadline`) passes; asking again gives
+    /// each workspace whose move failed its attempts back. Uncordoning (or cordoning) a draining
+    /// server calls off the moves not yet made.
+    func schedule(
+        _ id: ServerID, _ state: WorkspaceServer.Schedulable, deadline: Duration? = nil
+    ) async throws -> (server: WorkspaceServer, workspaces: [FleetQueries.WorkspaceLine], drain: DrainProgress?)? {
         let action = switch state {
         case .active: "server.uncordon"
         case .cordoned: "server.cordon"
         case .draining: "server.drain"
         }
-        return try await database.withSystem { scope -> (WorkspaceServer, [FleetQueries.WorkspaceLine])? in
-            guard let server = try await store.setSchedulable(id, state, in: scope) else { return nil }
-            try await audit.record(.admin, action: action, tenant: nil, target: ("server", id.description), details: ["name": server.name], in: scope)
-            return (server, try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 500, in: scope))
+        let deadline = deadline ?? drainDeadline
+        let outcome = try await database.withSystem { scope -> (WorkspaceServer, [FleetQueries.WorkspaceLine], DrainProgress?, [WorkspaceID])? in
+            let wasDraining = try await scope.first("SELECT schedulable = 'draining' AS draining FROM workspace_servers WHERE id = \(id) FOR UPDATE")?
+                .decode("draining", as: Bool.self) ?? false
+            guard let server = try await store.setSchedulable(id, state, drainDeadline: deadline, in: scope) else { return nil }
+            var details = ["name": server.name]
+            if state == .draining {
+                details["deadline_seconds"] = String(Int(deadline.inSeconds))
+                try await scope.execute("UPDATE workspaces SET move_attempts = 0, move_error = NULL WHERE server_id = \(id) AND status <> 'deleted'")
+            }
+            var calledOff: [WorkspaceID] = []
+            if wasDraining, state != .draining {
+                calledOff = try await scope.execute("""
+                    SELECT id FROM workspaces WHERE server_id = \(id) AND move_to_server_id IS NOT NULL AND move_reason = 'drain'
+                    """).map { try $0.decode("id", as: WorkspaceID.self) }
+                details["moves_called_off"] = String(calledOff.count)
+            }
+            try await audit.record(.admin, action: action, tenant: nil, target: ("server", id.description), details: details, in: scope)
+            return (
+                server, try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 500, in: scope),
+                try await DrainProgress.load(id, in: scope), calledOff
+            )
         }
+        guard let (server, workspaces, drain, calledOff) = outcome else { return nil }
+        if let orchestrator {
+            for workspace in calledOff {
+                orchestrator.work.spawn { _ = try? await orchestrator.cancelMove(workspace) }
+            }
+        }
+        return (server, workspaces, drain)
+    }
+
+    /// The drain's progress; nil when the server is not draining.
+    func drainProgress(_ id: ServerID) async throws -> DrainProgress? {
+        try await database.withSystem { try await DrainProgress.load(id, in: $0) }
     }
 
     /// What a removal did.

@@ -17,7 +17,13 @@ struct TenantAdministration {
         let quota = input.quota(over: .standard)
         do {
             return try await database.withSystem { scope in
-                let tenant = try await tenants.create(name: name, quota: quota, pricePlan: input.pricePlan ?? nil, in: scope)
+                var tenant = try await tenants.create(name: name, quota: quota, pricePlan: input.pricePlan ?? nil, in: scope)
+                if input.idleStopMinutes != nil || input.maxLifetimeMinutes != nil {
+                    tenant = try await tenants.update(
+                        tenant.id, status: input.status ?? tenant.status, quota: quota, idleStopMinutes: input.idleStopMinutes,
+                        maxLifetimeMinutes: input.maxLifetimeMinutes, in: scope
+                    ) ?? tenant
+                }
                 try await audit.record(.admin, action: "tenant.create", tenant: tenant.id, target: ("tenant", tenant.id.description), details: input.auditDetails, in: scope)
                 return tenant
             }
@@ -42,7 +48,11 @@ struct TenantAdministration {
         do {
             return try await database.withSystem { scope -> Tenant? in
                 guard let current = try await tenants.lock(id, in: scope) else { return nil }
-                _ = try await tenants.update(id, status: input.status ?? current.status, quota: input.quota(over: current.quota), in: scope)
+                _ = try await tenants.update(
+                    id, status: input.status ?? current.status, quota: input.quota(over: current.quota),
+                    idleStopMinutes: input.idleStopMinutes ?? current.idleStopMinutes, maxLifetimeMinutes: input.maxLifetimeMinutes ?? current.maxLifetimeMinutes,
+                    in: scope
+                )
                 if let plan = input.pricePlan {
                     try await PricePlanAdministration.checkCurrency(of: plan, for: id, in: scope)
                     try await tenants.assign(plan, to: id, input.pricePlanFrom.map { .from($0) } ?? .now, in: scope)

@@ -24,12 +24,17 @@ public struct AppServices: Sendable {
     public let keyring: SecretKeyring?
     /// Whether `git://` and `http://` repositories are accepted (local set-ups).
     public let allowInsecureGit: Bool
+    /// How long a drain may run when its request does not say.
+    public let drainDeadline: Duration
+    /// The fraction of each resource the capacity signals keep free.
+    public let capacityHeadroom: Double
 
     public init(
         database: Database, migrator: Migrator, orchestrator: WorkspaceOrchestrator? = nil,
         placement: PlacementService? = nil, pool: DockerServerPool? = nil, adminToken: AdminToken? = nil,
         metrics: PrometheusCollectorRegistry? = nil, tenantLimits: TenantLimits = TenantLimits(),
-        idempotencyLease: Duration = .seconds(60), keyring: SecretKeyring? = nil, allowInsecureGit: Bool = false
+        idempotencyLease: Duration = .seconds(60), keyring: SecretKeyring? = nil, allowInsecureGit: Bool = false,
+        drainDeadline: Duration = .seconds(3600), capacityHeadroom: Double = 0.2
     ) {
         self.database = database
         self.migrator = migrator
@@ -42,5 +47,7 @@ public struct AppServices: Sendable {
         self.idempotencyLease = idempotencyLease
         self.keyring = keyring
         self.allowInsecureGit = allowInsecureGit
+        self.drainDeadline = drainDeadline
+        self.capacityHeadroom = capacityHeadroom
     }
 }

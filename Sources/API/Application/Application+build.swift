@@ -18,7 +18,7 @@ func buildRouter(services: AppServices) -> Router<BerthRequestContext> {
     router.addRoutes(OperationsController<BerthRequestContext>(services: services).routes)
     if let registry = services.metrics {
         router.add(middleware: MetricsMiddleware())
-        router.addRoutes(MetricsController<BerthRequestContext>(database: services.database, registry: registry).routes)
+        router.addRoutes(MetricsController<BerthRequestContext>(database: services.database, registry: registry, headroom: services.capacityHeadroom).routes)
     }
     if let orchestrator = services.orchestrator {
         let tenant = router.group("v1")
@@ -35,14 +35,17 @@ func buildRouter(services: AppServices) -> Router<BerthRequestContext> {
         let admin = router.group("admin")
             .add(middleware: AdminAuthMiddleware(token: services.adminToken, database: services.database))
             .group(context: AdminRequestContext.self)
-        AdminServersController(database: services.database, pool: pool).addRoutes(to: admin)
+        AdminServersController(database: services.database, pool: pool, orchestrator: services.orchestrator, drainDeadline: services.drainDeadline).addRoutes(to: admin)
         AdminTenantsController(database: services.database).addRoutes(to: admin)
-        AdminFleetController(database: services.database, placement: placement).addRoutes(to: admin)
+        AdminFleetController(database: services.database, placement: placement, headroom: services.capacityHeadroom).addRoutes(to: admin)
         AdminBillingController(database: services.database).addRoutes(to: admin)
     }
     // The admin panel: pages for people, over the same stores and shared functions as the admin API.
     if let pool = services.pool, let placement = services.placement {
-        AdminPanel(database: services.database, pool: pool, placement: placement, adminToken: services.adminToken).addRoutes(to: router)
+        AdminPanel(
+            database: services.database, pool: pool, placement: placement, adminToken: services.adminToken,
+            orchestrator: services.orchestrator, drainDeadline: services.drainDeadline
+        ).addRoutes(to: router)
     }
     return router
 }

@@ -1,3 +1,5 @@
+import Compute
+import Domain
 import Hummingbird
 import NIOCore
 import Persistence
@@ -9,6 +11,8 @@ import Prometheus
 struct MetricsController<Context: RequestContext> {
     let database: Database
     let registry: PrometheusCollectorRegistry
+    /// The fraction of each resource the capacity signals keep free.
+    var headroom: Double = 0.2
 
     var routes: RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
@@ -17,12 +21,29 @@ struct MetricsController<Context: RequestContext> {
     }
 
     /// `berth_<name>_<unit>{label="value"}`.
+    /// `unit` empty: a name without a unit suffix.
+    func gauge(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)]) -> Gauge {
+        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "berth", metricName: name, unitName: unit, helpText: help), labels: labels)
+    }
+
     func gauge(_ name: String, _ unit: String, _ help: String, _ label: (String, String)) -> Gauge {
-        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "berth", metricName: name, unitName: unit, helpText: help), labels: [label])
+        gauge(name, unit, help, [label])
     }
 
     func scrape() async throws -> Response {
-        let cluster = try await database.withSystem { try await FleetQueries().cluster(in: $0) }
+        let (cluster, plan) = try await database.withSystem { scope in
+            (try await FleetQueries().cluster(in: scope), try await CapacitySignals.plan(headroom: headroom, in: scope))
+        }
+        gauge("scaling_servers_needed", "", "Servers of the typical size needed to keep the configured headroom", []).set(Int64(plan.serversNeeded))
+        gauge("scaling_servers_schedulable", "", "Healthy servers open to placement", []).set(Int64(plan.servers))
+        for resource in CapacityPlan.resources {
+            gauge("scaling_utilisation", "ratio", "Reserved over total on the schedulable servers", ("resource", resource)).set(plan.utilisation[resource] ?? 0)
+            gauge("scaling_headroom", "ratio", "Free over total on the schedulable servers", ("resource", resource)).set(plan.headroom[resource] ?? 0)
+        }
+        for recommendation in [CapacityPlan.Recommendation.none, .scaleOut, .scaleIn] {
+            gauge("scaling_recommendation", "", "1 for the recommendation in force", ("recommendation", recommendation.rawValue))
+                .set(Int64(plan.recommendation == recommendation ? 1 : 0))
+        }
         for (status, count) in cluster.servers_by_status {
             gauge("servers", "count", "Workspace servers by health", ("status", status)).set(Int64(count))
         }

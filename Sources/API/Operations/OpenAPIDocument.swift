@@ -77,7 +77,9 @@ enum OpenAPIDocument {
                 "strategy": {"enum": ["spread", "best_fit", "affinity", "round_robin"]},
                 "preferred_server": {"type": ["string", "null"]},
                 "soft": {"type": "boolean"},
-                "constraints": {"type": ["object", "null"]}}}
+                "constraints": {"type": ["object", "null"]}}},
+              "idle_stop_minutes": {"type": "number", "minimum": 0, "maximum": 525600, "description": "Stop it after this long without activity (a heartbeat or CPU use); 0 never; default the tenant's"},
+              "max_lifetime_minutes": {"type": "number", "minimum": 0, "maximum": 5256000, "description": "Stop it this long after its creation; 0 never; default the tenant's"}
             }
           },
           "Workspace": {
@@ -100,12 +102,17 @@ enum OpenAPIDocument {
               "started_at": {"type": ["string", "null"], "format": "date-time"},
               "stopped_at": {"type": ["string", "null"], "format": "date-time"},
               "error": {"type": ["string", "null"], "description": "What went wrong, in Berth's words"},
-              "error_code": {"type": ["string", "null"], "description": "container_exited, container_gone, image_not_found, docker_refused, server_unreachable, server_lost, ..."}
+              "error_code": {"type": ["string", "null"], "description": "container_exited, container_gone, image_not_found, docker_refused, server_unreachable, server_lost, ..."},
+              "idle_stop_minutes": {"type": ["number", "null"], "description": "The idle period in force (the workspace's, else its tenant's); null or 0: never"},
+              "idle_stop_at": {"type": ["string", "null"], "format": "date-time", "description": "When a running workspace is stopped unless there is activity before"},
+              "max_lifetime_minutes": {"type": ["number", "null"]},
+              "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "When it is stopped for having reached its maximum lifetime"}
             }
           },
           "ResizeWorkspace": {
             "type": "object", "required": ["resources"], "additionalProperties": false,
-            "properties": {"resources": {"$ref": "#/components/schemas/Resources"}}
+            "properties": {"resources": {"$ref": "#/components/schemas/Resources"},
+              "allow_move": {"type": "boolean", "description": "When its server has no room, move it (with its /workspace files) to one that has"}}
           },
           "WorkspaceHealth": {
             "type": "object", "required": ["id", "status", "healthy", "checked_at"],
@@ -176,7 +183,8 @@ enum OpenAPIDocument {
           "ServerDetail": {"type": "object", "required": ["server", "workspaces"], "properties": {"server": {"$ref": "#/components/schemas/Server"},
             "workspaces": {"type": "array", "items": {"$ref": "#/components/schemas/AdminWorkspace"}}}},
           "ServerScheduled": {"type": "object", "required": ["server", "workspaces_remaining"], "properties": {"server": {"$ref": "#/components/schemas/Server"},
-            "workspaces_remaining": {"type": "array", "items": {"$ref": "#/components/schemas/AdminWorkspace"}}}},
+            "workspaces_remaining": {"type": "array", "items": {"$ref": "#/components/schemas/AdminWorkspace"}},
+            "drain": {"oneOf": [{"$ref": "#/components/schemas/DrainProgress"}, {"type": "null"}]}}},
           "ServerStats": {"type": "object", "required": ["server"], "properties": {"server": {"$ref": "#/components/schemas/Server"},
             "error": {"type": ["string", "null"], "description": "Why the engine gave no figures, when it did not answer"},
             "live": {"type": ["object", "null"], "required": ["engine", "workspaces", "sampled_at"], "properties": {
@@ -193,10 +201,22 @@ enum OpenAPIDocument {
                 "workspace_cpu_cores": {"type": "number"}, "workspace_memory_mb": {"type": "integer"}}},
               "servers_by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
               "servers_by_schedulable": {"type": "object", "additionalProperties": {"type": "integer"}},
-              "workspaces_by_status": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+              "workspaces_by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+              "capacity": {"type": "object", "required": ["servers", "servers_needed", "headroom_target", "utilisation", "headroom", "typical_server", "recommendation"], "properties": {
+                "servers": {"type": "integer", "description": "Healthy servers open to placement"}, "servers_needed": {"type": "integer", "description": "Servers of the typical size that keep the headroom"},
+                "headroom_target": {"type": "number"}, "utilisation": {"type": "object", "additionalProperties": {"type": "number"}}, "headroom": {"type": "object", "additionalProperties": {"type": "number"}},
+                "typical_server": {"type": "object", "properties": {"cpu": {"type": "number"}, "memory_mb": {"type": "integer"}, "disk_gb": {"type": "integer"}, "max_workspaces": {"type": "integer"}}},
+                "recommendation": {"enum": ["none", "scale_out", "scale_in"]}}}}},
+          "DrainProgress": {"type": "object", "required": ["state", "moved", "remaining", "moving", "failed"], "properties": {
+            "state": {"enum": ["draining", "drained", "expired"]}, "started_at": {"type": ["string", "null"], "format": "date-time"}, "deadline": {"type": ["string", "null"], "format": "date-time"},
+            "moved": {"type": "integer"}, "remaining": {"type": "integer"}, "moving": {"type": "integer"},
+            "failed": {"type": "array", "items": {"type": "object", "required": ["workspace_id", "name", "status", "attempts", "error"], "properties": {
+              "workspace_id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "status": {"type": "string"}, "attempts": {"type": "integer"}, "error": {"type": "string"}}}}}},
+          "DrainServer": {"type": "object", "additionalProperties": false, "properties": {"deadline_seconds": {"type": "integer", "minimum": 1, "maximum": 604800}}},
           "Tenant": {"type": "object", "required": ["id", "name", "status", "quota", "created_at"],
             "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "status": {"enum": ["active", "suspended"]},
-              "quota": {"type": "object", "required": ["max_workspaces", "max_cpu", "max_memory_mb"], "properties": {"max_workspaces": {"type": "integer"}, "max_cpu": {"type": "number"}, "max_memory_mb": {"type": "integer"}}},
+              "quota": {"type": "object", "required": ["max_workspaces", "max_cpu", "max_memory_mb", "max_disk_gb"], "properties": {"max_workspaces": {"type": "integer"}, "max_cpu": {"type": "number"}, "max_memory_mb": {"type": "integer"}, "max_disk_gb": {"type": "integer"}}},
+              "idle_stop_minutes": {"type": ["number", "null"]}, "max_lifetime_minutes": {"type": ["number", "null"]},
               "price_plan_id": {"type": ["string", "null"], "description": "The plan in force now."}, "created_at": {"type": "string", "format": "date-time"},
               "plan_history": {"type": "array", "description": "Which plan from when, oldest first (in a tenant's detail); effective_from null is since always.",
                 "items": {"type": "object", "required": ["price_plan_id"], "properties": {"effective_from": {"type": ["string", "null"], "format": "date-time"}, "price_plan_id": {"type": ["string", "null"]}}}}}},
@@ -204,10 +224,14 @@ enum OpenAPIDocument {
           "CreateTenant": {"type": "object", "required": ["name"], "additionalProperties": false,
             "properties": {"name": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}, "status": {"enum": ["active", "suspended"]},
               "max_workspaces": {"type": "integer", "minimum": 0, "maximum": 100000}, "max_cpu": {"type": "number", "minimum": 0, "maximum": 100000},
-              "max_memory_mb": {"type": "integer", "minimum": 0}, "price_plan_id": {"type": ["string", "null"], "format": "uuid"}}},
+              "max_memory_mb": {"type": "integer", "minimum": 0}, "price_plan_id": {"type": ["string", "null"], "format": "uuid"},
+              "max_disk_gb": {"type": "integer", "minimum": 0}, "idle_stop_minutes": {"type": "number", "minimum": 0, "maximum": 525600},
+              "max_lifetime_minutes": {"type": "number", "minimum": 0, "maximum": 5256000}}},
           "UpdateTenant": {"type": "object", "additionalProperties": false,
             "properties": {"status": {"enum": ["active", "suspended"]}, "max_workspaces": {"type": "integer", "minimum": 0, "maximum": 100000},
               "max_cpu": {"type": "number", "minimum": 0, "maximum": 100000}, "max_memory_mb": {"type": "integer", "minimum": 0}, "price_plan_id": {"type": ["string", "null"], "format": "uuid"},
+              "max_disk_gb": {"type": "integer", "minimum": 0}, "idle_stop_minutes": {"type": "number", "minimum": 0, "maximum": 525600},
+              "max_lifetime_minutes": {"type": "number", "minimum": 0, "maximum": 5256000},
               "price_plan_effective_from": {"type": "string", "format": "date-time", "description": "When the new price_plan_id takes effect: now or later, never in the past (default now)."}}},
           "ApiKey": {"type": "object", "required": ["id", "name", "prefix", "created_at"], "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
             "prefix": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"},
@@ -458,7 +482,8 @@ enum OpenAPIDocument {
         "/admin/servers/{id}/stats": {"parameters": [{"$ref": "#/components/parameters/id"}], "get": {"operationId": "serverStats", "summary": "Live figures from Docker beside the reservations", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerStats"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/admin/servers/{id}/cordon": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "cordonServer", "summary": "Stop placing new workspaces here", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerScheduled"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/admin/servers/{id}/uncordon": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "uncordonServer", "summary": "Place workspaces here again", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerScheduled"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
-        "/admin/servers/{id}/drain": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "drainServer", "summary": "Cordon and list the workspaces still here", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerScheduled"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/admin/servers/{id}/drain": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "drainServer", "summary": "Cordon and move every workspace off, running or stopped, until empty or the deadline", "security": [{"adminToken": []}], "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DrainServer"}}}}, "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerScheduled"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}},
+          "get": {"operationId": "drainProgress", "summary": "How the drain goes: moved, remaining, failures with reasons", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DrainProgress"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/admin/cluster": {"get": {"operationId": "cluster", "summary": "Totals, reservations and observed usage; servers and workspaces by status", "security": [{"adminToken": []}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Cluster"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/admin/workspaces": {"get": {"operationId": "adminListWorkspaces", "summary": "Every tenant's workspaces, newest first", "security": [{"adminToken": []}], "parameters": [{"$ref": "#/components/parameters/limit"}, {"name": "cursor", "in": "query", "schema": {"type": "string"}}, {"name": "server", "in": "query", "schema": {"type": "string", "format": "uuid"}}, {"name": "tenant", "in": "query", "schema": {"type": "string", "format": "uuid"}}, {"name": "status", "in": "query", "schema": {"enum": ["pending", "creating", "starting", "running", "stopping", "stopped", "deleting", "deleted", "error"]}}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AdminWorkspacePage"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/admin/tenants": {"get": {"operationId": "listTenants", "summary": "Tenants by name", "security": [{"adminToken": []}], "parameters": [{"$ref": "#/components/parameters/limit"}, {"name": "cursor", "in": "query", "schema": {"type": "string"}}], "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TenantPage"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}, "post": {"operationId": "createTenant", "summary": "Create a tenant", "security": [{"adminToken": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateTenant"}}}}, "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tenant"}}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},

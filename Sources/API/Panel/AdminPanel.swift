@@ -15,6 +15,8 @@ struct AdminPanel {
     let pool: DockerServerPool
     let placement: PlacementService
     let adminToken: AdminToken?
+    var orchestrator: WorkspaceOrchestrator?
+    var drainDeadline: Duration = .seconds(3600)
     /// Failed sign-ins per client address, shared by the login page's handlers.
     let throttle = PanelLoginThrottle()
 
@@ -46,7 +48,8 @@ struct AdminPanel {
             response.setCookie(PanelCookies.cleared(request))
             return response
         }
-        PanelServerPages(database: database, administration: ServerAdministration(database: database, pool: pool)).addRoutes(to: pages)
+        let servers = ServerAdministration(database: database, pool: pool, orchestrator: orchestrator, drainDeadline: drainDeadline)
+        PanelServerPages(database: database, administration: servers).addRoutes(to: pages)
         let plans = PricePlanAdministration(database: database)
         PanelTenantPages(database: database, administration: TenantAdministration(database: database), plans: plans).addRoutes(to: pages)
         PanelPricePages(database: database, plans: plans).addRoutes(to: pages)

@@ -15,8 +15,12 @@ struct CreateWorkspaceRequest: StrictJSONBody {
     var repository: RepositorySpec?
     /// The repository's token, in the clear only until the controller seals it.
     var token: String?
+    var idleStopMinutes: Double?
+    var maxLifetimeMinutes: Double?
 
-    static let fields: Set<String> = ["name", "image", "resources", "command", "repository", "env", "labels", "placement"]
+    static let fields: Set<String> = [
+        "name", "image", "resources", "command", "repository", "env", "labels", "placement", "idle_stop_minutes", "max_lifetime_minutes",
+    ]
 
     static func parse(_ body: [UInt8], allowInsecureGit: Bool = false) throws -> CreateWorkspaceRequest {
         let object = try parseObject(body)
@@ -48,7 +52,9 @@ struct CreateWorkspaceRequest: StrictJSONBody {
         let placement = try parsePlacement(object["placement"], resources: resources)
         return CreateWorkspaceRequest(
             name: name, image: image, resources: resources, command: command, env: env, labels: labels, placement: placement,
-            repository: repository, token: token
+            repository: repository, token: token,
+            idleStopMinutes: try TenantInput.minutes(object, "idle_stop_minutes", upTo: 525_600),
+            maxLifetimeMinutes: try TenantInput.minutes(object, "max_lifetime_minutes", upTo: 5_256_000)
         )
     }
 

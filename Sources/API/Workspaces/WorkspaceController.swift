@@ -145,11 +145,16 @@ struct WorkspaceController {
             let (bytes, keyID) = try keyring.seal(Array(token.utf8), associatedData: Array(id.description.utf8))
             sealed = SealedToken(bytes: bytes, keyID: keyID)
         }
-        let draft = WorkspaceDraft(
-            id: id, tenantID: context.tenant, name: parsed.name, image: parsed.image, resources: parsed.resources,
-            command: parsed.command, env: parsed.env, labels: parsed.labels, placement: parsed.placement,
-            repository: parsed.repository, sealedToken: sealed
-        )
+        let draft = {
+            var draft = WorkspaceDraft(
+                id: id, tenantID: context.tenant, name: parsed.name, image: parsed.image, resources: parsed.resources,
+                command: parsed.command, env: parsed.env, labels: parsed.labels, placement: parsed.placement,
+                repository: parsed.repository, sealedToken: sealed
+            )
+            draft.idleStopMinutes = parsed.idleStopMinutes
+            draft.maxLifetimeMinutes = parsed.maxLifetimeMinutes
+            return draft
+        }()
         let actor = WorkspaceConverger.newActor("create")
         let placed = resumed ? try await database.withTenant(context.tenant) { try await store.view(id, in: $0, includingDeleted: true) } : nil
         if placed == nil {
@@ -378,6 +383,7 @@ struct WorkspaceController {
                 "workspaces": .object(["used": .integer(usage.workspaces), "limit": .integer(quota.maxWorkspaces)]),
                 "cpu": .object(["used": .number(Double(usage.cpuMillis) / 1000), "requested": .number(Double(requested.cpuMillis) / 1000), "limit": .number(Double(quota.maxCPUMillis) / 1000)]),
                 "memory_mb": .object(["used": .integer(usage.memoryMB), "requested": .integer(requested.memoryMB), "limit": .integer(quota.maxMemoryMB)]),
+                "disk_gb": .object(["used": .integer(usage.diskGB), "requested": .integer(requested.diskGB), "limit": .integer(quota.maxDiskGB)]),
             ])
         case .nameTaken(let name):
             return APIError(.conflict, code: "name_taken", message: "a workspace named \(name) already exists")

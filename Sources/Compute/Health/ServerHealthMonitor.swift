@@ -22,6 +22,8 @@ public struct ServerHealthMonitor: Service {
         public var policy: ServerHealthPolicy
         /// Identifies this replica in the lease.
         public var owner: String
+        /// A workspace using at least this many cores between two checks is busy, not idle.
+        public var busyCores: Double = 0.05
 
         public init(
             interval: Duration = .seconds(5), checkTimeout: Duration = .seconds(2),
@@ -98,6 +100,13 @@ public struct ServerHealthMonitor: Service {
         do {
             try await database.withSystem { scope in
                 try await store.recordHealth(server.id, owner: configuration.owner, verdict: verdict, checkedAt: now, observed: observed, in: scope)
+                // Workspaces that used the CPU count as active for idle stop, as a heartbeat would.
+                let busy = (observed?.coresByWorkspace ?? [:]).filter { $0.value >= configuration.busyCores }.keys.compactMap(WorkspaceID.init)
+                if !busy.isEmpty {
+                    try await scope.execute("""
+                        UPDATE workspaces SET last_busy_at = now() WHERE server_id = \(server.id) AND id = ANY(\("{" + busy.map(\.description).joined(separator: ",") + "}")::uuid[])
+                        """)
+                }
             }
         } catch {
             logger.warning("health monitor could not record a check", metadata: ["server": "\(server.name)", "error": "\(error)"])

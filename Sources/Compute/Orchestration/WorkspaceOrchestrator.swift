@@ -108,9 +108,9 @@ public struct WorkspaceOrchestrator: Sendable {
             guard row.containerID != nil else {
                 throw OrchestrationError.invalidState("the workspace has no container (its creation failed); delete it and create it again")
             }
-            // A stopped workspace does not count against the quota; running it again must fit.
+            // A stopped workspace holds no CPU or memory of the quota; running it again must fit.
             if !row.holdsCompute {
-                try await placement.checkQuota(row.tenantID, requesting: row.resources, replacing: nil, in: scope)
+                try await placement.checkQuota(row.tenantID, requesting: row.resources, replacing: id, in: scope)
             }
             guard try await placement.reserveCompute(for: id, in: scope) else {
                 throw try await noRoom(row, Resources(cpuMillis: row.resources.cpuMillis, memoryMB: row.resources.memoryMB, diskGB: 0), in: scope)
@@ -123,10 +123,10 @@ public struct WorkspaceOrchestrator: Sendable {
     }
 
     /// Stops the container; its CPU and memory go back once Docker confirms it stopped (disk and
-    /// the slot stay).
+    /// the slot stay). `reason` is what its event says (by default, that a stop was requested).
     @discardableResult
-    public func stop(_ id: WorkspaceID) async throws -> LifecycleResult {
-        try await change(.stop, id, to: .stopping) { _, _ in .stopped }
+    public func stop(_ id: WorkspaceID, reason: String? = nil) async throws -> LifecycleResult {
+        try await change(.stop, id, to: .stopping, reason: reason) { _, _ in .stopped }
     }
 
     /// Restarts the container in place; its reservation is kept throughout.
@@ -170,6 +170,16 @@ public struct WorkspaceOrchestrator: Sendable {
         }
     }
 
+    /// Forgets a move not yet made (a drain that was called off): what it held on its target goes
+    /// back, and the workspace stays where it is, in the state it is wanted in.
+    public func cancelMove(_ id: WorkspaceID) async throws {
+        _ = try await change(.move, id, to: nil) { row, scope in
+            guard row.moveTo != nil else { return nil }
+            try await placement.releaseMove(of: id, in: scope)
+            return row.desired
+        }
+    }
+
     /// Moves a running or stopped workspace to another server (one its constraints allow, chosen by
     /// its strategy), with its `/workspace` files, keeping its state. `reason` says why (`drain`).
     /// When no other server has room, `PlacementError` is thrown and nothing changes.
@@ -187,7 +197,7 @@ public struct WorkspaceOrchestrator: Sendable {
     /// status `to`, all in one transaction, then applies it or waits for the actor that holds the
     /// workspace to.
     private func change(
-        _ action: WorkspaceAction, _ id: WorkspaceID, to visible: WorkspaceStatus?, restart: Bool = false,
+        _ action: WorkspaceAction, _ id: WorkspaceID, to visible: WorkspaceStatus?, restart: Bool = false, reason: String? = nil,
         prepare: @Sendable (WorkspaceStore.Row, SystemScope) async throws -> WorkspaceStatus?
     ) async throws -> LifecycleResult {
         let actor = WorkspaceConverger.newActor(action.rawValue)
@@ -199,7 +209,7 @@ public struct WorkspaceOrchestrator: Sendable {
                 guard let desired = try await prepare(row, scope) else { return nil }
                 let intent = try await workspaces.intend(id, desired: desired, restart: restart, actor: actor, lease: lease, in: scope)
                 if let visible, visible != row.status {
-                    try await workspaces.transition(id, from: [row.status], to: visible, reason: "\(action.rawValue) requested", in: scope)
+                    try await workspaces.transition(id, from: [row.status], to: visible, reason: reason ?? "\(action.rawValue) requested", in: scope)
                 }
                 return intent
             }

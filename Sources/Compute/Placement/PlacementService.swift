@@ -15,11 +15,20 @@ public enum PlacementError: Error, Sendable, Equatable {
     case nameTaken(String)
 }
 
-/// What a tenant holds now.
+/// What a tenant holds now: workspaces and disk of every workspace that exists (stopped ones hold
+/// a slot and disk on their server), CPU and memory of those that run.
 public struct QuotaUsage: Sendable, Equatable {
     public var workspaces: Int
     public var cpuMillis: Int
     public var memoryMB: Int
+    public var diskGB: Int
+
+    public init(workspaces: Int, cpuMillis: Int, memoryMB: Int, diskGB: Int = 0) {
+        self.workspaces = workspaces
+        self.cpuMillis = cpuMillis
+        self.memoryMB = memoryMB
+        self.diskGB = diskGB
+    }
 }
 
 /// Chooses a server and reserves capacity on it, race-free across requests and replicas.
@@ -190,23 +199,27 @@ public struct PlacementService: Sendable {
         try await checkQuota(draft.tenantID, requesting: draft.resources, replacing: nil, in: scope)
     }
 
-    /// Refuses with `quotaExceeded` unless the tenant's live workspaces, with `replacing` (if any)
-    /// counted at `resources` instead of its current size, or plus one more of that size, fit its quota.
-    /// Locking the tenant row serialises one tenant's creates and resizes, so the sum cannot go stale.
+    /// Refuses with `quotaExceeded` unless the tenant's workspaces, with `replacing` (if any)
+    /// counted at `resources` instead of its current size, or plus one more of that size, fit its
+    /// quota. Every workspace that is not deleted counts for the number of workspaces and for disk
+    /// (a stopped one keeps its slot and disk on its server); those that run, or are asked to, count
+    /// for CPU and memory. Locking the tenant row serialises one tenant's creates, starts and resizes,
+    /// so the sums cannot go stale.
     public func checkQuota(_ tenantID: TenantID, requesting resources: Resources, replacing: WorkspaceID?, in scope: SystemScope) async throws {
         guard let tenant = try await TenantStore().lock(tenantID, in: scope) else {
             throw PostgresError(code: .foreignKeyViolation, message: "no such tenant")
         }
         let held = try await scope.first("""
-            SELECT count(*) AS n, coalesce(sum(cpu) * 1000, 0)::bigint AS cpu, coalesce(sum(memory_mb), 0)::bigint AS mem
-            FROM workspaces WHERE tenant_id = \(tenantID) AND status NOT IN ('deleted', 'error', 'stopped')
-                AND id IS DISTINCT FROM \(replacing)
+            SELECT count(*) AS n, coalesce(sum(disk_gb), 0)::bigint AS disk,
+                   coalesce(sum(cpu) FILTER (WHERE status NOT IN ('error', 'stopped')) * 1000, 0)::bigint AS cpu,
+                   coalesce(sum(memory_mb) FILTER (WHERE status NOT IN ('error', 'stopped')), 0)::bigint AS mem
+            FROM workspaces WHERE tenant_id = \(tenantID) AND status <> 'deleted' AND id IS DISTINCT FROM \(replacing)
             """)!
-        let usage = QuotaUsage(workspaces: try held.decode("n"), cpuMillis: try held.decode("cpu"), memoryMB: try held.decode("mem"))
+        let usage = QuotaUsage(workspaces: try held.decode("n"), cpuMillis: try held.decode("cpu"), memoryMB: try held.decode("mem"), diskGB: try held.decode("disk"))
         let quota = tenant.quota
         let adding = replacing == nil ? 1 : 0
         if usage.workspaces + adding > quota.maxWorkspaces || usage.cpuMillis + resources.cpuMillis > quota.maxCPUMillis
-            || usage.memoryMB + resources.memoryMB > quota.maxMemoryMB
+            || usage.memoryMB + resources.memoryMB > quota.maxMemoryMB || usage.diskGB + resources.diskGB > quota.maxDiskGB
         {
             throw PlacementError.quotaExceeded(usage, requested: resources, quota: quota)
         }
@@ -225,6 +238,12 @@ public struct PlacementService: Sendable {
                     \(PostgresJSON(draft.labels))::jsonb, \(PostgresJSON(StoredPlacement(strategy: draft.placement.strategy, constraints: draft.placement.constraints)))::jsonb,
                     'running', 1, 0, \(actor), CASE WHEN \(actor)::text IS NULL THEN NULL ELSE now() + make_interval(secs => \(lease.inSeconds)) END)
                 """)
+            if draft.idleStopMinutes != nil || draft.maxLifetimeMinutes != nil {
+                try await scope.execute("""
+                    UPDATE workspaces SET idle_stop_minutes = \(draft.idleStopMinutes)::numeric, max_lifetime_minutes = \(draft.maxLifetimeMinutes)::numeric
+                    WHERE id = \(draft.id)
+                    """)
+            }
             if let repository = draft.repository {
                 try await scope.execute("""
                     UPDATE workspaces SET repository_url = \(repository.url), repository_branch = \(repository.branch),

@@ -73,7 +73,16 @@ public final class DockerServerPool: ServerProbe, Sendable {
                 guard let before = previous.counters[entry.key], entry.value >= before else { return sum }
                 return sum + Double(entry.value - before)
             }
-            if elapsed > 0 { observed.workspaceCPUCores = (busy / 1e9 / elapsed * 1000).rounded() / 1000 }
+            if elapsed > 0 {
+                observed.workspaceCPUCores = (busy / 1e9 / elapsed * 1000).rounded() / 1000
+                let workspaceOf = Dictionary(running.map { ($0.id, $0.labels[WorkspaceContainers.Label.workspace] ?? "") }, uniquingKeysWith: { first, _ in first })
+                var cores: [String: Double] = [:]
+                for (container, total) in counters {
+                    guard let before = previous.counters[container], total >= before, let workspace = workspaceOf[container], !workspace.isEmpty else { continue }
+                    cores[workspace] = (Double(total - before) / 1e9 / elapsed * 1000).rounded() / 1000
+                }
+                observed.coresByWorkspace = cores
+            }
         }
         return observed
     }

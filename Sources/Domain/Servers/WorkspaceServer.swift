@@ -137,6 +137,8 @@ public struct ObservedUsage: Sendable, Equatable, Codable {
     public var workspaceCPUCores: Double?
     /// Memory (working set) of Berth's running workspace containers; nil when not sampled.
     public var workspaceMemoryMB: Int?
+    /// Cores each running workspace used since the previous check, by workspace id (for idle stop).
+    public var coresByWorkspace: [String: Double]?
 
     public init(
         ncpu: Int, memoryTotalMB: Int, containers: Int, containersRunning: Int, dockerVersion: String,

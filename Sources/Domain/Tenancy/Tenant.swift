@@ -9,6 +9,10 @@ public struct Tenant: Sendable, Equatable, Codable {
     /// The plan usage is rated with; none rates at zero.
     public var pricePlanID: PricePlanID?
     public var createdAt: Date
+    /// Running workspaces idle this long are stopped (a workspace may say otherwise); nil or 0: never.
+    public var idleStopMinutes: Double?
+    /// Workspaces older than this are stopped; nil or 0: no limit.
+    public var maxLifetimeMinutes: Double?
 
     /// Whether a tenant may act.
     public enum Status: String, Sendable, Codable, CaseIterable {
@@ -16,13 +20,18 @@ public struct Tenant: Sendable, Equatable, Codable {
         case suspended
     }
 
-    public init(id: TenantID, name: String, status: Status, quota: Quota, pricePlanID: PricePlanID? = nil, createdAt: Date) {
+    public init(
+        id: TenantID, name: String, status: Status, quota: Quota, pricePlanID: PricePlanID? = nil, createdAt: Date,
+        idleStopMinutes: Double? = nil, maxLifetimeMinutes: Double? = nil
+    ) {
         self.id = id
         self.name = name
         self.status = status
         self.quota = quota
         self.pricePlanID = pricePlanID
         self.createdAt = createdAt
+        self.idleStopMinutes = idleStopMinutes
+        self.maxLifetimeMinutes = maxLifetimeMinutes
     }
 }
 
@@ -32,12 +41,17 @@ public struct Quota: Sendable, Equatable, Codable {
     /// CPU in millicores, so quota arithmetic stays exact.
     public var maxCPUMillis: Int
     public var maxMemoryMB: Int
+    /// Disk over every workspace that exists, running or not (as `maxWorkspaces` counts them).
+    public var maxDiskGB: Int
 
-    public init(maxWorkspaces: Int, maxCPUMillis: Int, maxMemoryMB: Int) {
+    public init(maxWorkspaces: Int, maxCPUMillis: Int, maxMemoryMB: Int, maxDiskGB: Int = Quota.standardDiskGB) {
         self.maxWorkspaces = maxWorkspaces
         self.maxCPUMillis = maxCPUMillis
         self.maxMemoryMB = maxMemoryMB
+        self.maxDiskGB = maxDiskGB
     }
+
+    public static let standardDiskGB = 200
 
     /// The quota a new tenant gets unless told otherwise.
     public static let standard = Quota(maxWorkspaces: 10, maxCPUMillis: 8_000, maxMemoryMB: 16_384)

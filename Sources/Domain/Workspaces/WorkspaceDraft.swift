@@ -13,6 +13,9 @@ public struct WorkspaceDraft: Sendable, Equatable {
     public var repository: RepositorySpec?
     /// Its token, sealed already (never the token itself).
     public var sealedToken: SealedToken?
+    /// Idle stop and lifetime in minutes, instead of the tenant's (0: never; nil: the tenant's).
+    public var idleStopMinutes: Double?
+    public var maxLifetimeMinutes: Double?
 
     public init(
         id: WorkspaceID = .random(), tenantID: TenantID, name: String, image: String, resources: Resources,

@@ -7,7 +7,8 @@ public struct TenantStore: Sendable {
 
     /// The plan in force now comes from the tenant's plan history.
     static let columns = """
-        id, name, status, max_workspaces, (max_cpu * 1000)::bigint AS max_cpu_millis, max_memory_mb, created_at,
+        id, name, status, max_workspaces, (max_cpu * 1000)::bigint AS max_cpu_millis, max_memory_mb, max_disk_gb, created_at,
+        idle_stop_minutes::float8 AS idle_stop_minutes, max_lifetime_minutes::float8 AS max_lifetime_minutes,
         (SELECT a.plan_id FROM tenant_plan_assignments a WHERE a.tenant_id = tenants.id AND a.effective_from <= now()
          ORDER BY a.effective_from DESC LIMIT 1) AS price_plan_id
         """
@@ -15,8 +16,8 @@ public struct TenantStore: Sendable {
     /// Creates a tenant, with `pricePlan` in force since always; a taken name surfaces as `unique_violation`.
     public func create(name: String, quota: Quota, pricePlan: PricePlanID? = nil, in scope: SystemScope) async throws -> Tenant {
         let row = try await scope.first("""
-            INSERT INTO tenants (name, max_workspaces, max_cpu, max_memory_mb)
-            VALUES (\(name), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB))
+            INSERT INTO tenants (name, max_workspaces, max_cpu, max_memory_mb, max_disk_gb)
+            VALUES (\(name), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB), \(quota.maxDiskGB))
             RETURNING id
             """)
         guard let id = try row?.decode("id", as: TenantID.self) else { throw PostgresError(code: .other, message: "insert returned no row") }
@@ -79,11 +80,14 @@ public struct TenantStore: Sendable {
             """).map(Self.decode)
     }
 
-    /// Sets status and quota (the plan is assigned with `assign`).
-    public func update(_ id: TenantID, status: Tenant.Status, quota: Quota, in scope: SystemScope) async throws -> Tenant? {
+    /// Sets status, quota, idle stop and lifetime (the plan is assigned with `assign`).
+    public func update(
+        _ id: TenantID, status: Tenant.Status, quota: Quota, idleStopMinutes: Double?, maxLifetimeMinutes: Double?, in scope: SystemScope
+    ) async throws -> Tenant? {
         guard try await scope.execute("""
             UPDATE tenants SET status = \(status.rawValue), max_workspaces = \(quota.maxWorkspaces),
-                max_cpu = \(quota.maxCPUMillis)::numeric / 1000, max_memory_mb = \(quota.maxMemoryMB), updated_at = now()
+                max_cpu = \(quota.maxCPUMillis)::numeric / 1000, max_memory_mb = \(quota.maxMemoryMB), max_disk_gb = \(quota.maxDiskGB),
+                idle_stop_minutes = \(idleStopMinutes)::numeric, max_lifetime_minutes = \(maxLifetimeMinutes)::numeric, updated_at = now()
             WHERE id = \(id)
             """).affectedRows == 1 else { return nil }
         return try await get(id, in: scope)
@@ -97,10 +101,11 @@ public struct TenantStore: Sendable {
             quota: Quota(
                 maxWorkspaces: try row.decode("max_workspaces"),
                 maxCPUMillis: try row.decode("max_cpu_millis"),
-                maxMemoryMB: try row.decode("max_memory_mb")
+                maxMemoryMB: try row.decode("max_memory_mb"), maxDiskGB: try row.decode("max_disk_gb")
             ),
             pricePlanID: try row.decode("price_plan_id"),
-            createdAt: try row.decode("created_at")
+            createdAt: try row.decode("created_at"),
+            idleStopMinutes: try row.decode("idle_stop_minutes"), maxLifetimeMinutes: try row.decode("max_lifetime_minutes")
         )
     }
 }

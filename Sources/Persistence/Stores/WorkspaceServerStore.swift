@@ -82,10 +82,17 @@ public struct WorkspaceServerStore: Sendable {
             """).map(Self.decode)
     }
 
-    /// Cordons, drains or re-activates a server for placement.
-    public func setSchedulable(_ id: ServerID, _ state: WorkspaceServer.Schedulable, in scope: SystemScope) async throws -> WorkspaceServer? {
-        try await scope.first("""
-            UPDATE workspace_servers SET schedulable = \(state.rawValue), updated_at = now()
+    /// Cordons, drains or re-activates a server for placement. A drain runs until `drainDeadline`
+    /// from now; draining again keeps when it began and what it moved, with the new deadline.
+    public func setSchedulable(
+        _ id: ServerID, _ state: WorkspaceServer.Schedulable, drainDeadline: Duration = .seconds(3600), in scope: SystemScope
+    ) async throws -> WorkspaceServer? {
+        let draining = state == .draining
+        return try await scope.first("""
+            UPDATE workspace_servers SET schedulable = \(state.rawValue), updated_at = now(),
+                drain_started_at = CASE WHEN \(draining) THEN CASE WHEN schedulable = 'draining' THEN drain_started_at ELSE now() END END,
+                drain_deadline = CASE WHEN \(draining) THEN now() + make_interval(secs => \(drainDeadline.inSeconds)) END,
+                drain_moved = CASE WHEN \(draining) AND schedulable = 'draining' THEN drain_moved ELSE 0 END
             WHERE id = \(id) AND removed_at IS NULL
             RETURNING \(unsafeRaw: Self.columns)
             """).map(Self.decode)

@@ -269,6 +269,13 @@ extension WorkspaceStore {
         public let error: String?
         /// What kind of failure `error` is (`container_exited`, `image_not_found`, `server_lost`, …).
         public let error_code: String?
+        /// The idle period in force (the workspace's, else its tenant's); null or 0: never stopped for it.
+        public let idle_stop_minutes: Double?
+        /// When a running workspace is stopped unless there is activity before (a heartbeat, or CPU use).
+        public let idle_stop_at: Date?
+        public let max_lifetime_minutes: Double?
+        /// When it is stopped for having reached its maximum lifetime.
+        public let expires_at: Date?
     }
 
     /// A workspace's repository as anyone may see it: never the token.
@@ -294,12 +301,24 @@ extension WorkspaceStore {
     static let viewColumns = """
         w.id, w.name, w.status, w.server_id, s.name AS server_name, w.container_id, w.image, w.cpu::float8 AS cpu,
         w.memory_mb, w.disk_gb, w.labels, w.created_at, w.started_at, w.stopped_at, w.error, w.error_code,
-        w.repository_url, w.repository_branch, w.repository_commit, w.repository_path, w.git_status, w.git_error, w.git_error_code
+        w.repository_url, w.repository_branch, w.repository_commit, w.repository_path, w.git_status, w.git_error, w.git_error_code,
+        coalesce(w.idle_stop_minutes, t.idle_stop_minutes)::float8 AS idle_minutes,
+        coalesce(w.max_lifetime_minutes, t.max_lifetime_minutes)::float8 AS lifetime_minutes,
+        CASE WHEN w.status = 'running' AND coalesce(w.idle_stop_minutes, t.idle_stop_minutes, 0) > 0
+             THEN greatest(w.started_at, w.last_activity_at, w.last_busy_at)
+                  + make_interval(secs => coalesce(w.idle_stop_minutes, t.idle_stop_minutes)::float8 * 60) END AS idle_stop_at,
+        CASE WHEN coalesce(w.max_lifetime_minutes, t.max_lifetime_minutes, 0) > 0
+             THEN w.created_at + make_interval(secs => coalesce(w.max_lifetime_minutes, t.max_lifetime_minutes)::float8 * 60) END AS expires_at
+        """
+
+    /// The tables a view reads.
+    static let viewSource = """
+        workspaces w LEFT JOIN workspace_servers s ON s.id = w.server_id JOIN tenants t ON t.id = w.tenant_id
         """
 
     public func view(_ id: WorkspaceID, in scope: TenantScope, includingDeleted: Bool = false) async throws -> View? {
         try await scope.first("""
-            SELECT \(unsafeRaw: Self.viewColumns) FROM workspaces w LEFT JOIN workspace_servers s ON s.id = w.server_id
+            SELECT \(unsafeRaw: Self.viewColumns) FROM \(unsafeRaw: Self.viewSource)
             WHERE w.id = \(id) AND (\(includingDeleted) OR w.status <> 'deleted')
             """).map(Self.decodeView)
     }
@@ -309,7 +328,7 @@ extension WorkspaceStore {
         status: WorkspaceStatus?, labels: [String: String], after cursor: (Date, WorkspaceID)?, limit: Int, in scope: TenantScope
     ) async throws -> [View] {
         try await scope.execute("""
-            SELECT \(unsafeRaw: Self.viewColumns) FROM workspaces w LEFT JOIN workspace_servers s ON s.id = w.server_id
+            SELECT \(unsafeRaw: Self.viewColumns) FROM \(unsafeRaw: Self.viewSource)
             WHERE w.status <> 'deleted'
               AND (\(status?.rawValue)::text IS NULL OR w.status = \(status?.rawValue))
               AND w.labels @> \(PostgresJSON(labels))::jsonb
@@ -328,7 +347,9 @@ extension WorkspaceStore {
             resources: .init(cpu: try row.decode("cpu"), memory_mb: try row.decode("memory_mb"), disk_gb: try row.decode("disk_gb")),
             repository: try RepositoryView.decode(row), labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
             created_at: try row.decode("created_at"), started_at: try row.decode("started_at"),
-            stopped_at: try row.decode("stopped_at"), error: try row.decode("error"), error_code: try row.decode("error_code")
+            stopped_at: try row.decode("stopped_at"), error: try row.decode("error"), error_code: try row.decode("error_code"),
+            idle_stop_minutes: try row.decode("idle_minutes"), idle_stop_at: try row.decode("idle_stop_at"),
+            max_lifetime_minutes: try row.decode("lifetime_minutes"), expires_at: try row.decode("expires_at")
         )
     }
 }

@@ -80,14 +80,12 @@ struct Serve: AsyncParsableCommand {
             Bootstrap.fail("cannot register BERTH_WORKSPACE_SERVERS: \(error)")
         }
         let pool = DockerServerPool()
-        let monitor = ServerHealthMonitor(
-            database: db, probe: pool,
-            configuration: .init(
-                interval: .milliseconds(Int(interval * 1000)), checkTimeout: .milliseconds(Int(min(interval, 2) * 1000)),
-                policy: ServerHealthPolicy(offlineAfter: timing.serverOfflineAfter)
-            ),
-            logger: logger
+        var monitoring = ServerHealthMonitor.Configuration(
+            interval: .milliseconds(Int(interval * 1000)), checkTimeout: .milliseconds(Int(min(interval, 2) * 1000)),
+            policy: ServerHealthPolicy(offlineAfter: timing.serverOfflineAfter)
         )
+        monitoring.busyCores = timing.idleCPUThreshold
+        let monitor = ServerHealthMonitor(database: db, probe: pool, configuration: monitoring, logger: logger)
         let placement = PlacementService(database: db, logger: logger)
         var hardening = ContainerHardening.workspace
         hardening.pidsLimit = timing.pidsLimit
@@ -101,13 +99,15 @@ struct Serve: AsyncParsableCommand {
             database: db, orchestrator: orchestrator, interval: timing.reconcileInterval,
             lostAfter: timing.serverLostAfter, orphanGrace: timing.orphanGrace, logger: logger
         )
+        let scaling = ScalingService(database: db, orchestrator: orchestrator, settings: timing.scaling, logger: logger)
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let app = buildApplication(
             services: AppServices(
                 database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken,
                 metrics: metrics, tenantLimits: timing.tenantLimits, idempotencyLease: timing.idempotencyLease,
-                keyring: keyring, allowInsecureGit: timing.git.allowInsecure
+                keyring: keyring, allowInsecureGit: timing.git.allowInsecure, drainDeadline: timing.drainDeadline,
+                capacityHeadroom: timing.scaling.capacity.headroom
             ),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "berth"),
             logger: logger
@@ -116,7 +116,7 @@ struct Serve: AsyncParsableCommand {
             logger.warning("no BERTH_ADMIN_TOKEN: the admin API and panel are off")
         }
         let group = ServiceGroup(
-            configuration: .init(services: [app, monitor, reconciler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: [app, monitor, reconciler, scaling], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
         // Creates whose request has answered finish (or reach a point the reconciler resumes from)
@@ -167,6 +167,9 @@ struct LifecycleTiming {
     var workspaceLease: Duration = .seconds(90)
     var git = GitSetupService.Settings()
     var lockTimeout: Duration = .seconds(5)
+    var scaling = ScalingService.Settings()
+    var drainDeadline: Duration = .seconds(3600)
+    var idleCPUThreshold = 0.05
 
     init(_ env: Environment, poolSize: Int) throws {
         func seconds(_ name: String, _ range: ClosedRange<Double>) throws -> Duration? {
@@ -203,6 +206,17 @@ struct LifecycleTiming {
             ratePerSecond: try number("BERTH_TENANT_RATE", 0.01...1_000_000) ?? tenantLimits.ratePerSecond,
             burst: try number("BERTH_TENANT_BURST", 1...1_000_000) ?? tenantLimits.burst
         )
+        scaling.interval = try seconds("BERTH_SCALING_INTERVAL", 0.1...3600) ?? scaling.interval
+        drainDeadline = try seconds("BERTH_DRAIN_DEADLINE", 1...604_800) ?? drainDeadline
+        scaling.drainConcurrency = try number("BERTH_DRAIN_CONCURRENCY", 1...64).map { Int($0) } ?? scaling.drainConcurrency
+        scaling.capacity.headroom = try number("BERTH_SCALE_HEADROOM", 0...0.95) ?? scaling.capacity.headroom
+        idleCPUThreshold = try number("BERTH_IDLE_CPU_THRESHOLD", 0...1024) ?? idleCPUThreshold
+        if let url = try env.value("BERTH_SCALE_WEBHOOK_URL") {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+                throw ConfigurationError("BERTH_SCALE_WEBHOOK_URL must be an http or https URL")
+            }
+            scaling.capacity.webhookURL = url
+        }
         if let text = try env.value("BERTH_WORKSPACE_PIDS_LIMIT") {
             guard let value = Int(text), (16...1_000_000).contains(value) else {
                 throw ConfigurationError("BERTH_WORKSPACE_PIDS_LIMIT must be a whole number from 16 to 1000000")
