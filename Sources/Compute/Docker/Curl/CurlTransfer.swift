@@ -86,7 +86,7 @@ final class CurlTransfer {
             try set(CURLOPT_HTTPGET, 1)
         case .head:
             try set(CURLOPT_NOBODY, 1)
-        case .post, .put, .delete:
+        case .post, .put, .patch, .delete:
             if request.method != .post {
                 try set(CURLOPT_CUSTOMREQUEST, request.method.rawValue)
             }
