@@ -443,6 +443,32 @@ import Testing
         }
     }
 
+    /// A draining server's page shows the drain's progress and each workspace it could not move,
+    /// with why; a running workspace with an idle period shows when it stops if it stays idle.
+    @Test func drainProgressAndIdleDeadlinesAreShown() async throws {
+        try await AdminRoutesTests.withSetup { setup in
+            let server = try await Self.addServer(setup.db, name: "ws-draining")
+            let tenant = try await setup.db.withSystem { try await TenantStore().get(named: "tenant-a", in: $0)!.id }
+            try await setup.db.withSystem { scope in
+                try await scope.execute("UPDATE tenants SET idle_stop_minutes = 30 WHERE id = \(tenant)")
+                try await scope.execute("""
+                    INSERT INTO workspaces (tenant_id, name, status, server_id, image, cpu, memory_mb, disk_gb, started_at, move_error, move_attempts)
+                    VALUES (\(tenant), 'stuck', 'running', \(server.id), 'berth-busybox:latest', 1, 64, 1, now(), 'no other server has room: ws-other: cpu 2/2 + 1 > 2', 3)
+                    """)
+            }
+            _ = try await setup.db.withSystem { try await WorkspaceServerStore().setSchedulable(server.id, .draining, drainDeadline: .seconds(900), in: $0) }
+            try await AdminRoutesTests.app(setup).test(.router) { client in
+                let (session, _) = try await Self.signIn(client)
+                let page = try await Self.call(client, .get, "/admin/ui/servers/\(server.id)", cookie: session)
+                #expect(page.status == .ok && page.text.contains(#"id="drain-progress" data-drain-state="draining""#), "\(page.text)")
+                #expect(page.text.contains(#"<dd data-field="drain-remaining">1</dd>"#) && page.text.contains("Could not be moved"))
+                #expect(page.text.contains("stuck (running, 3 attempts)") && page.text.contains("no other server has room: ws-other: cpu 2/2 + 1 &gt; 2"))
+                let workspaces = try await Self.call(client, .get, "/admin/ui/workspaces", cookie: session)
+                #expect(workspaces.text.contains("stops if idle at") && workspaces.text.contains("last move failed"), "\(workspaces.text)")
+            }
+        }
+    }
+
     @Test func dryRunAndClusterPagesShowWhatTheAPIComputes() async throws {
         try await AdminRoutesTests.withSetup { setup in
             _ = try await Self.addServer(setup.db, name: "ws-eu", labels: ["region": .string("eu")])

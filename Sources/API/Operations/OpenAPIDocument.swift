@@ -172,7 +172,9 @@ enum OpenAPIDocument {
               "name": {"type": "string"}, "status": {"type": "string"}, "server": {"type": ["object", "null"]}, "container_id": {"type": ["string", "null"]},
               "image": {"type": "string"}, "resources": {"type": "object"}, "labels": {"type": "object"},
               "created_at": {"type": "string", "format": "date-time"}, "error": {"type": ["string", "null"]},
-              "error_code": {"type": ["string", "null"]}, "error_detail": {"type": ["string", "null"], "description": "What Docker or the engine said; for admins only"}}
+              "error_code": {"type": ["string", "null"]}, "error_detail": {"type": ["string", "null"], "description": "What Docker or the engine said; for admins only"},
+              "idle_stop_at": {"type": ["string", "null"], "format": "date-time"}, "expires_at": {"type": ["string", "null"], "format": "date-time"},
+              "moving_to": {"type": ["string", "null"], "description": "The server a move is taking it to"}, "move_error": {"type": ["string", "null"], "description": "Why its last move failed"}}
           },
           "AdminWorkspacePage": {"type": "object", "required": ["items"],
             "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminWorkspace"}}, "next_cursor": {"type": ["string", "null"]}}},

@@ -22,7 +22,7 @@ enum PanelNotice: String {
         case .serverAddedUnreachable: "Server added, but it did not answer: the health monitor keeps trying, and its last error shows here."
         case .serverCordoned: "Server cordoned: no new workspaces are placed on it."
         case .serverUncordoned: "Server uncordoned: placement may use it again."
-        case .serverDrained: "Server draining: no new workspaces are placed on it; move or delete the ones it holds."
+        case .serverDrained: "Server draining: no new workspaces are placed on it, and its workspaces are being moved to other servers; the progress shows here."
         case .serverRemoved: "Server removed."
         case .tenantCreated: "Tenant created."
         case .keyRevoked: "API key revoked."

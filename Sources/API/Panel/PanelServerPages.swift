@@ -95,18 +95,44 @@ struct PanelServerPages {
         let hasWorkspaces: Bool
         let busy: [WorkspaceRow]
         let hasBusy: Bool
+        let drain: DrainRow?
+    }
+
+    /// A drain's progress as the server page shows it.
+    struct DrainRow {
+        struct Failure { let id: String; let name: String; let status: String; let attempts: Int; let error: String }
+        let state: String
+        let moved: Int
+        let remaining: Int
+        let moving: Int?
+        let deadline: String?
+        let deadlineISO: String?
+        let failed: [Failure]
+        let hasFailures: Bool
+
+        init(_ progress: DrainProgress) {
+            state = progress.state.rawValue
+            moved = progress.moved
+            remaining = progress.remaining
+            moving = progress.moving > 0 ? progress.moving : nil
+            deadline = progress.deadline.map(PanelFormat.time)
+            deadlineISO = progress.deadline.map(PanelFormat.iso)
+            failed = progress.failed.map { Failure(id: $0.workspace_id.description, name: $0.name, status: $0.status, attempts: $0.attempts, error: $0.error) }
+            hasFailures = !progress.failed.isEmpty
+        }
     }
 
     func show(_ request: Request, _ context: PanelRequestContext, busy: [FleetQueries.WorkspaceLine] = [], status: HTTPResponse.Status = .ok) async throws -> Response {
         let id = try Self.serverID(context)
-        let (server, workspaces) = try await database.withSystem { scope in
+        let (server, workspaces, drain) = try await database.withSystem { scope in
             (try await store.get(id, in: scope),
-             try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 500, in: scope))
+             try await FleetQueries().workspaces(server: id, tenant: nil, status: nil, after: nil, limit: 500, in: scope),
+             try await DrainProgress.load(id, in: scope))
         }
         guard let server else { throw Self.notFound }
         let body = DetailBody(
             server: ServerRow(server), workspaces: workspaces.map(WorkspaceRow.init), hasWorkspaces: !workspaces.isEmpty,
-            busy: busy.map(WorkspaceRow.init), hasBusy: !busy.isEmpty
+            busy: busy.map(WorkspaceRow.init), hasBusy: !busy.isEmpty, drain: drain.map(DrainRow.init)
         )
         return PanelRenderer.page("server", context.page(server.name, request, nav: .init(servers: true), body), request: request, status: status)
     }

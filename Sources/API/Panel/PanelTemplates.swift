@@ -111,7 +111,7 @@ enum PanelTemplates {
         <tbody>
         {{#workspaces}}
         <tr data-workspace-id="{{id}}" data-status="{{status}}">
-        <td>{{name}}<div class="sub mono">{{id}}</div>{{#failure}}<div class="last-error">{{failure}}</div>{{/failure}}{{#repository}}<div class="sub mono repository">{{repository}} <span class="badge git-{{gitStatus}}">git {{gitStatus}}</span></div>{{/repository}}{{#gitError}}<div class="last-error">{{gitError}}</div>{{/gitError}}</td>
+        <td>{{name}}<div class="sub mono">{{id}}</div>{{#failure}}<div class="last-error">{{failure}}</div>{{/failure}}{{#repository}}<div class="sub mono repository">{{repository}} <span class="badge git-{{gitStatus}}">git {{gitStatus}}</span></div>{{/repository}}{{#gitError}}<div class="last-error">{{gitError}}</div>{{/gitError}}{{#idleStopAt}}<div class="sub idle-deadline">stops if idle at <time datetime="{{idleStopISO}}">{{idleStopAt}}</time></div>{{/idleStopAt}}{{#expiresAt}}<div class="sub">lifetime ends {{expiresAt}}</div>{{/expiresAt}}{{#movingTo}}<div class="sub moving">moving to {{movingTo}}</div>{{/movingTo}}{{#moveError}}<div class="last-error move-error">last move failed: {{moveError}}</div>{{/moveError}}</td>
         <td><a href="/admin/ui/tenants/{{tenantID}}">{{tenant}}</a></td>
         <td><span class="badge ws-{{status}}">{{status}}</span></td>
         <td class="mono">{{image}}</td>
@@ -235,6 +235,21 @@ enum PanelTemplates {
         </div>
         </section>
         {{/server}}
+        {{#drain}}
+        <section class="card" id="drain-progress" data-drain-state="{{state}}">
+        <h2>Drain</h2>
+        <dl class="facts">
+        <dt>State</dt><dd><span class="badge drain-{{state}}" data-field="drain-state">{{state}}</span></dd>
+        <dt>Moved off</dt><dd data-field="drain-moved">{{moved}}</dd>
+        <dt>Remaining</dt><dd data-field="drain-remaining">{{remaining}}{{#moving}} ({{moving}} moving now){{/moving}}</dd>
+        <dt>Deadline</dt><dd>{{#deadline}}<time datetime="{{deadlineISO}}">{{deadline}}</time>{{/deadline}}{{^deadline}}none{{/deadline}}</dd>
+        </dl>
+        {{#hasFailures}}
+        <h3>Could not be moved</h3>
+        <ul class="drain-failures">{{#failed}}<li data-workspace-id="{{id}}">{{name}} ({{status}}, {{attempts}} attempts): <span class="last-error">{{error}}</span></li>{{/failed}}</ul>
+        {{/hasFailures}}
+        </section>
+        {{/drain}}
         <section class="card">
         <h2>Workspaces on this server</h2>
         {{#hasWorkspaces}}{{>workspace-rows}}{{/hasWorkspaces}}

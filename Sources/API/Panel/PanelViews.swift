@@ -142,6 +142,12 @@ struct WorkspaceRow {
     let repository: String?
     let gitStatus: String?
     let gitError: String?
+    /// When it stops if it stays idle, and at the end of its lifetime.
+    let idleStopAt: String?
+    let idleStopISO: String?
+    let expiresAt: String?
+    let movingTo: String?
+    let moveError: String?
 
     init(_ line: FleetQueries.WorkspaceLine) {
         id = line.id.description
@@ -156,6 +162,11 @@ struct WorkspaceRow {
         createdISO = PanelFormat.iso(line.created_at)
         failure = line.error.map { error in line.error_detail.map { "\(error) (\($0))" } ?? error }
         repository = line.repository.map { repository in repository.branch.map { "\(repository.url) @ \($0)" } ?? repository.url }
+        idleStopAt = line.idle_stop_at.map(PanelFormat.time)
+        idleStopISO = line.idle_stop_at.map(PanelFormat.iso)
+        expiresAt = line.expires_at.map(PanelFormat.time)
+        movingTo = line.moving_to
+        moveError = line.move_error
         gitStatus = line.repository?.status
         gitError = line.repository?.error
     }

@@ -153,19 +153,17 @@ public struct ScalingService: Service {
         let due: [(id: WorkspaceID, tenant: TenantID, reason: String, kind: String)]
         do {
             due = try await database.withSystem { scope in
+                // The deadlines the workspace view shows, from one definition (WorkspaceStore.idleColumns).
                 try await scope.execute("""
-                    SELECT w.id, w.tenant_id, i.idle, l.lifetime,
-                           l.lifetime > 0 AND w.created_at + make_interval(secs => l.lifetime * 60) <= now() AS expired
-                    FROM workspaces w JOIN tenants t ON t.id = w.tenant_id
-                    CROSS JOIN LATERAL (SELECT coalesce(w.idle_stop_minutes, t.idle_stop_minutes, 0)::float8 AS idle) i
-                    CROSS JOIN LATERAL (SELECT coalesce(w.max_lifetime_minutes, t.max_lifetime_minutes, 0)::float8 AS lifetime) l
-                    WHERE w.status = 'running' AND w.desired_status = 'running' AND w.observed_generation >= w.generation
-                      AND w.move_to_server_id IS NULL
-                      AND ((i.idle > 0 AND greatest(w.started_at, w.last_activity_at, w.last_busy_at) + make_interval(secs => i.idle * 60) <= now())
-                        OR (l.lifetime > 0 AND w.created_at + make_interval(secs => l.lifetime * 60) <= now()))
+                    SELECT id, tenant_id, idle_minutes, lifetime_minutes, coalesce(expires_at <= now(), false) AS expired
+                    FROM (SELECT w.id, w.tenant_id, \(unsafeRaw: WorkspaceStore.idleColumns)
+                          FROM workspaces w JOIN tenants t ON t.id = w.tenant_id
+                          WHERE w.status = 'running' AND w.desired_status = 'running' AND w.observed_generation >= w.generation
+                            AND w.move_to_server_id IS NULL) d
+                    WHERE idle_stop_at <= now() OR expires_at <= now()
                     """).map { row in
                     let expired = try row.decode("expired", as: Bool.self)
-                    let minutes = try row.decode(expired ? "lifetime" : "idle", as: Double.self)
+                    let minutes = try row.decode(expired ? "lifetime_minutes" : "idle_minutes", as: Double.self)
                     let shown = (minutes == minutes.rounded() ? String(Int(minutes)) : String(minutes)) + (minutes == 1 ? " minute" : " minutes")
                     return (
                         try row.decode("id", as: WorkspaceID.self), try row.decode("tenant_id", as: TenantID.self),

@@ -22,6 +22,12 @@ public struct FleetQueries: Sendable {
         /// What Docker or the engine said, which may name the engine: for admins, never for tenants.
         public let error_detail: String?
         public let repository: WorkspaceStore.RepositoryView?
+        /// When it stops if idle (running, with an idle period), and at the end of its lifetime.
+        public let idle_stop_at: Date?
+        public let expires_at: Date?
+        /// The server a move is taking it to, and why the last move failed.
+        public let moving_to: String?
+        public let move_error: String?
 
         public struct TenantRef: Sendable, Codable, Equatable { public let id: TenantID; public let name: String }
     }
@@ -33,8 +39,10 @@ public struct FleetQueries: Sendable {
         try await scope.execute("""
             SELECT w.id, w.tenant_id, t.name AS tenant_name, w.name, w.status, w.server_id, s.name AS server_name, w.container_id,
                    w.image, w.cpu::float8 AS cpu, w.memory_mb, w.disk_gb, w.labels, w.created_at, w.error, w.error_code, w.error_detail,
-                   w.repository_url, w.repository_branch, w.repository_commit, w.repository_path, w.git_status, w.git_error, w.git_error_code
+                   w.repository_url, w.repository_branch, w.repository_commit, w.repository_path, w.git_status, w.git_error, w.git_error_code,
+                   \(unsafeRaw: WorkspaceStore.idleColumns), m.name AS moving_to, w.move_error
             FROM workspaces w JOIN tenants t ON t.id = w.tenant_id LEFT JOIN workspace_servers s ON s.id = w.server_id
+            LEFT JOIN workspace_servers m ON m.id = w.move_to_server_id
             WHERE w.status <> 'deleted'
               AND (\(server)::uuid IS NULL OR w.server_id = \(server))
               AND (\(tenant)::uuid IS NULL OR w.tenant_id = \(tenant))
@@ -53,7 +61,9 @@ public struct FleetQueries: Sendable {
                 labels: try row.decode("labels", as: PostgresJSON<[String: String]>.self).value,
                 created_at: try row.decode("created_at"), error: try row.decode("error"),
                 error_code: try row.decode("error_code"), error_detail: try row.decode("error_detail"),
-                repository: try WorkspaceStore.RepositoryView.decode(row)
+                repository: try WorkspaceStore.RepositoryView.decode(row),
+                idle_stop_at: try row.decode("idle_stop_at"), expires_at: try row.decode("expires_at"),
+                moving_to: try row.decode("moving_to"), move_error: try row.decode("move_error")
             )
         }
     }

@@ -302,6 +302,12 @@ extension WorkspaceStore {
         w.id, w.name, w.status, w.server_id, s.name AS server_name, w.container_id, w.image, w.cpu::float8 AS cpu,
         w.memory_mb, w.disk_gb, w.labels, w.created_at, w.started_at, w.stopped_at, w.error, w.error_code,
         w.repository_url, w.repository_branch, w.repository_commit, w.repository_path, w.git_status, w.git_error, w.git_error_code,
+        \(idleColumns)
+        """
+
+    /// The idle period and lifetime in force and when they stop the workspace, from a query over
+    /// `workspaces w` joined with its `tenants t`.
+    public static let idleColumns = """
         coalesce(w.idle_stop_minutes, t.idle_stop_minutes)::float8 AS idle_minutes,
         coalesce(w.max_lifetime_minutes, t.max_lifetime_minutes)::float8 AS lifetime_minutes,
         CASE WHEN w.status = 'running' AND coalesce(w.idle_stop_minutes, t.idle_stop_minutes, 0) > 0
