@@ -179,7 +179,11 @@ import Testing
             setup.shutdown()
             let log = NSTemporaryDirectory() + "berth-config-\(UUID().uuidString.prefix(8)).log"
             let port = try TestEnvironment.freePort()
-            let served = try Self.spawn(["--address", "127.0.0.1:\(port)"] + flags, ["BERTH_DATABASE_URL": testDB.appURL], log: log)
+            // One key sends them all: the per-key and per-tenant limits (half the pool by default) are
+            // lifted, so the pool's size is what bounds the connections.
+            let served = try Self.spawn(["--address", "127.0.0.1:\(port)"] + flags, [
+                "BERTH_DATABASE_URL": testDB.appURL, "BERTH_TENANT_MAX_CONCURRENT": "1000",
+            ], log: log)
             defer { served.terminate() }
             try await Self.waitForService(served, port: port, log: log)
 
