@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "Domain", "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -56,6 +57,7 @@ let package = Package(
             dependencies: [
                 "Domain", "Persistence", "Billing", "CCurl", "Secrets",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

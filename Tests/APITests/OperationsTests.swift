@@ -45,11 +45,12 @@ import Testing
                 try await client.execute(uri: "/metrics", method: .get) { response in
                     let text = String(buffer: response.body)
                     #expect(response.status == .ok && response.headers[.contentType]?.hasPrefix("text/plain") == true)
-                    #expect(text.contains(#"berth_servers_count{status="healthy"} 1"#), "\(text)")
-                    #expect(text.contains(#"berth_servers_count{status="offline"} 0"#))
-                    #expect(text.contains(#"berth_capacity_total{resource="cpu"} 2.5"#))
-                    #expect(text.contains(#"berth_capacity_reserved{resource="cpu"} 1.5"#))
-                    #expect(text.contains("# HELP berth_workspaces_count"))
+                    #expect(text.contains(#"berth_servers{status="healthy"} 1"#), "\(text)")
+                    #expect(text.contains(#"berth_servers{status="offline"} 0"#))
+                    #expect(text.contains(#"berth_server_cpu_cores{server="ws-metrics",kind="total"} 2.5"#))
+                    #expect(text.contains(#"berth_server_cpu_cores{server="ws-metrics",kind="reserved"} 1.5"#))
+                    #expect(text.contains(#"berth_server_memory_bytes{server="ws-metrics",kind="total"} 1073741824"#))
+                    #expect(text.contains("# HELP berth_workspaces Live workspaces by status"))
                 }
             }
         }

@@ -5,9 +5,9 @@ import NIOCore
 import Persistence
 import Prometheus
 
-/// `GET /metrics` in Prometheus' text format: what swift-metrics recorded (HTTP requests by route
-/// and status, durations) plus the fleet's state, read from the database at scrape time so every
-/// replica reports the same figures.
+/// `GET /metrics` in Prometheus' text format: what swift-metrics recorded (HTTP requests, placements,
+/// Docker calls, pool waits, reconciler passes; see `BerthMetricsFactory`) plus the fleet's state,
+/// read from the database at scrape time so every replica reports the same figures.
 struct MetricsController<Context: RequestContext> {
     let database: Database
     let registry: PrometheusCollectorRegistry
@@ -31,9 +31,46 @@ struct MetricsController<Context: RequestContext> {
     }
 
     func scrape() async throws -> Response {
-        let (cluster, plan) = try await database.withSystem { scope in
-            (try await FleetQueries().cluster(in: scope), try await CapacitySignals.plan(headroom: headroom, in: scope))
+        let (cluster, plan, servers, openIntervals) = try await database.withSystem { scope in
+            (try await FleetQueries().cluster(in: scope), try await CapacitySignals.plan(headroom: headroom, in: scope),
+             try await WorkspaceServerStore().list(in: scope),
+             try await scope.first("SELECT count(*) AS n FROM usage_intervals WHERE ended_at IS NULL")!.decode("n", as: Int.self))
         }
+        for (status, count) in cluster.servers_by_status {
+            gauge("servers", "", "Workspace servers by health", ("status", status)).set(Int64(count))
+        }
+        for (state, count) in cluster.servers_by_schedulable {
+            gauge("servers_schedulable", "", "Workspace servers by schedulable state", ("state", state)).set(Int64(count))
+        }
+        for (status, count) in cluster.workspaces_by_status {
+            gauge("workspaces", "", "Live workspaces by status", ("status", status)).set(Int64(count))
+        }
+        gauge("usage_intervals_open", "", "Usage intervals still metering (their workspace runs)", []).set(Int64(openIntervals))
+        // Each server: its health, and its capacity as set, reserved and (at the last health check) observed.
+        for server in servers {
+            let name = server.name
+            gauge("server_healthy", "", "1 when the server answered its last health checks", ("server", name)).set(Int64(server.status == .healthy ? 1 : 0))
+            func capacity(_ metric: String, _ unit: String, _ help: String, _ figures: [(String, Double)]) {
+                for (kind, value) in figures { gauge(metric, unit, help, [("server", name), ("kind", kind)]).set(value) }
+            }
+            capacity("server_cpu", "cores", "CPU of a server: total, reserved by workspaces, used by Berth's running containers", [
+                ("total", Double(server.capacity.cpuMillis) / 1000), ("reserved", Double(server.reserved.cpuMillis) / 1000),
+            ] + (server.observed?.workspaceCPUCores).map { [("observed", $0)] }.orEmpty)
+            capacity("server_memory", "bytes", "Memory of a server: total, reserved by workspaces, used by Berth's running containers", [
+                ("total", Double(server.capacity.memoryMB) * 1_048_576), ("reserved", Double(server.reserved.memoryMB) * 1_048_576),
+            ] + (server.observed?.workspaceMemoryMB).map { [("observed", Double($0) * 1_048_576)] }.orEmpty)
+            capacity("server_disk", "bytes", "Disk of a server: total and reserved by workspaces", [
+                ("total", Double(server.capacity.diskGB) * 1_073_741_824), ("reserved", Double(server.reserved.diskGB) * 1_073_741_824),
+            ])
+            capacity("server_workspaces", "", "Workspace slots of a server: total, reserved, and containers running", [
+                ("total", Double(server.capacity.workspaces)), ("reserved", Double(server.reserved.workspaces)),
+            ] + (server.observed?.containersRunning).map { [("observed", Double($0))] }.orEmpty)
+        }
+        let pool = database.poolStatistics
+        for (state, count) in [("open", pool.total), ("idle", pool.idle), ("in_use", pool.total - pool.idle)] {
+            gauge("db_pool_connections", "", "Database connections of this replica's pool", ("state", state)).set(Int64(count))
+        }
+        gauge("db_pool_waiting", "", "Callers waiting for a database connection", []).set(Int64(pool.waiting))
         gauge("scaling_servers_needed", "", "Servers of the typical size needed to keep the configured headroom", []).set(Int64(plan.serversNeeded))
         gauge("scaling_servers_schedulable", "", "Healthy servers open to placement", []).set(Int64(plan.servers))
         for resource in CapacityPlan.resources {
@@ -44,27 +81,13 @@ struct MetricsController<Context: RequestContext> {
             gauge("scaling_recommendation", "", "1 for the recommendation in force", ("recommendation", recommendation.rawValue))
                 .set(Int64(plan.recommendation == recommendation ? 1 : 0))
         }
-        for (status, count) in cluster.servers_by_status {
-            gauge("servers", "count", "Workspace servers by health", ("status", status)).set(Int64(count))
-        }
-        for (state, count) in cluster.servers_by_schedulable {
-            gauge("servers_schedulable", "count", "Workspace servers by schedulable state", ("state", state)).set(Int64(count))
-        }
-        for (status, count) in cluster.workspaces_by_status {
-            gauge("workspaces", "count", "Live workspaces by status", ("status", status)).set(Int64(count))
-        }
-        let resources: [(String, Double, Double)] = [
-            ("cpu", cluster.total.cpu, cluster.reserved.cpu),
-            ("memory_mb", Double(cluster.total.memory_mb), Double(cluster.reserved.memory_mb)),
-            ("disk_gb", Double(cluster.total.disk_gb), Double(cluster.reserved.disk_gb)),
-            ("workspaces", Double(cluster.total.workspaces), Double(cluster.reserved.workspaces)),
-        ]
-        for (resource, total, reserved) in resources {
-            gauge("capacity", "total", "Capacity of the live servers", ("resource", resource)).set(total)
-            gauge("capacity", "reserved", "Capacity reserved by workspaces", ("resource", resource)).set(reserved)
-        }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
+}
+
+extension Optional where Wrapped: RangeReplaceableCollection {
+    /// The collection, or an empty one.
+    var orEmpty: Wrapped { self ?? Wrapped() }
 }

@@ -11,6 +11,8 @@ public struct DockerClient: Sendable {
     public static let newestAPIVersion = "1.47"
 
     public let endpoint: DockerEndpoint
+    /// The name metrics give the engine (its server's name); empty when it has none.
+    public let name: String
     /// The limit on each request; calls that wait on purpose (stop, exec) add their own wait to it.
     public let timeout: Duration
     /// The limit on connecting, TLS handshake included.
@@ -20,12 +22,14 @@ public struct DockerClient: Sendable {
 
     public init(
         endpoint: DockerEndpoint,
+        name: String = "",
         engine: CurlEngine = .shared,
         timeout: Duration = .seconds(30),
         connectTimeout: Duration = .seconds(5),
         apiVersion: String? = nil
     ) {
         self.endpoint = endpoint
+        self.name = name
         self.engine = engine
         self.timeout = timeout
         self.connectTimeout = connectTimeout
@@ -34,6 +38,7 @@ public struct DockerClient: Sendable {
 
     private init(copying other: DockerClient, timeout: Duration) {
         endpoint = other.endpoint
+        name = other.name
         engine = other.engine
         self.timeout = timeout
         connectTimeout = min(other.connectTimeout, timeout)
@@ -220,23 +225,31 @@ public struct DockerClient: Sendable {
         )
         endpoint.configure(&request)
 
+        let started = ContinuousClock.now
+        let measured = DockerCallMetrics(server: name, method: method, path: path)
         let response: CurlResponse
         do {
             response = try await engine.perform(request)
         } catch let error as CurlError {
-            throw await classify(error, operation: operation)
+            let failure = await classify(error, operation: operation)
+            measured.record(outcome: failure.code.rawValue, since: started)
+            throw failure
         } catch is CancellationError {
             var cancelled = DockerError.cancelled
             cancelled.operation = operation
+            measured.record(outcome: "cancelled", since: started)
             throw cancelled
         } catch {
+            measured.record(outcome: "transport", since: started)
             throw DockerError(code: .transport, message: String(describing: error), operation: operation)
         }
         guard (200..<300).contains(response.status) || extra.contains(response.status) else {
+            measured.record(outcome: "http_\(response.status)", since: started)
             throw DockerError(
                 code: .http, message: Self.message(in: response), status: response.status, operation: operation
             )
         }
+        measured.record(outcome: "ok", since: started)
         return response
     }
 

@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Logging
+import Metrics
 import Persistence
 import ServiceLifecycle
 
@@ -119,6 +120,15 @@ public struct WorkspaceReconciler: Service {
         report.lost = await giveUpLostServers()
         report.corrected = await correctReservations()
         await purgeIdempotencyKeys()
+        // `berth_reconciler_passes_total`, and `berth_reconciler_corrections_total` by kind.
+        Counter(label: "berth_reconciler_passes_total").increment()
+        for (kind, count) in [
+            ("applied", report.applied.count), ("died", report.died.count), ("stray_stopped", report.strayStopped.count),
+            ("orphan_removed", report.orphansRemoved.count), ("lost", report.lost.count), ("adopted", report.adopted.count),
+            ("reservations_corrected", report.corrected.count),
+        ] {
+            Counter(label: "berth_reconciler_corrections_total", dimensions: [("kind", kind)]).increment(by: count)
+        }
         return report
     }
 

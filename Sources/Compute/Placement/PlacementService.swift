@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Logging
+import Metrics
 import Persistence
 
 /// Why a workspace could not be placed.
@@ -62,6 +63,32 @@ public struct PlacementService: Sendable {
     /// The new row's lease goes to `actor` for `lease`: the caller then creates the container; if it
     /// dies first, the lease runs out and the reconciler carries the create on.
     public func reserve(_ draft: WorkspaceDraft, actor: String? = nil, lease: Duration = .seconds(90)) async throws -> (server: WorkspaceServer, plan: Placement.Plan) {
+        // `berth_placements_total` by outcome and strategy, and `berth_placement_duration_seconds`.
+        let started = ContinuousClock.now
+        let strategy = draft.placement.strategy.rawValue
+        func count(_ outcome: String) {
+            Counter(label: "berth_placements_total", dimensions: [("outcome", outcome), ("strategy", strategy)]).increment()
+            Timer(label: "berth_placement_duration_seconds", dimensions: [("strategy", strategy)], preferredDisplayUnit: .seconds).recordInterval(since: started)
+        }
+        do {
+            let placed = try await reserveOnce(draft, actor: actor, lease: lease)
+            count("placed")
+            return placed
+        } catch let error as PlacementError {
+            switch error {
+            case .insufficientCapacity: count("insufficient_capacity")
+            case .noHealthyServers: count("no_healthy_servers")
+            case .quotaExceeded: count("quota_exceeded")
+            case .nameTaken: count("name_taken")
+            }
+            throw error
+        } catch {
+            count("error")
+            throw error
+        }
+    }
+
+    private func reserveOnce(_ draft: WorkspaceDraft, actor: String?, lease: Duration) async throws -> (server: WorkspaceServer, plan: Placement.Plan) {
         try await database.retrying {
             try await database.withSystem { scope in
                 try await checkQuota(draft, in: scope)

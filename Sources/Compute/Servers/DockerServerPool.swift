@@ -31,7 +31,7 @@ public final class DockerServerPool: ServerProbe, Sendable {
         }
         return clients.withLock { clients in
             if let entry = clients[server.id], entry.connection == server.connection { return entry.client }
-            let client = DockerClient(endpoint: DockerEndpoint(server.connection), engine: engine, timeout: timeout)
+            let client = DockerClient(endpoint: DockerEndpoint(server.connection), name: server.name, engine: engine, timeout: timeout)
             clients[server.id] = Entry(connection: server.connection, client: client)
             return client
         }

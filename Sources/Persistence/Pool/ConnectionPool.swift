@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import Synchronization
 
 /// A bounded pool of libpq connections.
@@ -61,7 +62,10 @@ final class ConnectionPool: Sendable {
     // MARK: - Leasing
 
     private func lease() async throws(PostgresError) -> ConnectionBox {
-        let deadline = ContinuousClock.now + configuration.acquireTimeout
+        let started = ContinuousClock.now
+        let deadline = started + configuration.acquireTimeout
+        // How long callers wait for a connection: `berth_db_pool_wait_seconds`.
+        defer { Timer(label: "berth_db_pool_wait_seconds", preferredDisplayUnit: .seconds).recordInterval(since: started) }
         while true {
             let grant = await requestGrant(deadline: deadline)
             switch grant {

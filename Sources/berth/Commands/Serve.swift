@@ -101,7 +101,7 @@ struct Serve: AsyncParsableCommand {
         )
         let scaling = ScalingService(database: db, orchestrator: orchestrator, settings: timing.scaling, logger: logger)
         let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        MetricsSystem.bootstrap(BerthMetricsFactory(registry: metrics))
         let app = buildApplication(
             services: AppServices(
                 database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken,
