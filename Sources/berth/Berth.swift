@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Foundation
 import Logging
@@ -26,7 +27,7 @@ enum Bootstrap {
     static func logger(_ label: String) -> Logger {
         let levelText = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"] ?? "info"
         let level = Logger.Level(rawValue: levelText.lowercased()) ?? .info
-        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, level: level, metadataProvider: provider) }, metadataProvider: RequestID.metadataProvider)
         return Logger(label: label)
     }
 

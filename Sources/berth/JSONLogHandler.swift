@@ -6,10 +6,13 @@ struct JSONLogHandler: LogHandler {
     var label: String
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
+    /// Metadata of the task that logs (the request id).
+    var metadataProvider: Logger.MetadataProvider?
 
-    init(label: String, level: Logger.Level) {
+    init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
         self.logLevel = level
+        self.metadataProvider = metadataProvider
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -24,7 +27,8 @@ struct JSONLogHandler: LogHandler {
             "label": label,
             "msg": event.message.description,
         ]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
+        let provided = metadataProvider?.get() ?? [:]
+        for (key, value) in provided.merging(metadata, uniquingKeysWith: { _, new in new }).merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
             object[key] = Self.plain(value)
         }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }

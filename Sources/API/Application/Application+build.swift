@@ -14,6 +14,7 @@ public func buildApplication(
 /// routes with the OpenAPI document).
 func buildRouter(services: AppServices) -> Router<BerthRequestContext> {
     let router = Router(context: BerthRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.addRoutes(OperationsController<BerthRequestContext>(services: services).routes)
     if let registry = services.metrics {

@@ -3,6 +3,7 @@ import Domain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import Persistence
 import Secrets
 import Synchronization
@@ -168,6 +169,7 @@ struct WorkspaceController {
                 "name": draft.name, "image": draft.image, "server": server.name,
                 "cpu": String(Double(draft.resources.cpuMillis) / 1000), "memory_mb": String(draft.resources.memoryMB), "disk_gb": String(draft.resources.diskGB),
             ])
+            context.logger.info("workspace placed", metadata: ["workspace": "\(draft.id)", "tenant": "\(context.tenant)", "server": "\(server.name)"])
         }
         let orchestrator = orchestrator
         // A failure is recorded on the workspace (status `error` with the reason), which is what the

@@ -96,6 +96,14 @@ public struct WorkspaceOrchestrator: Sendable {
     /// repository, if it has one.
     public func provision(_ id: WorkspaceID, actor: String) async -> WorkspaceConverger.Outcome {
         let outcome = await converger.run(id, actor: actor)
+        switch outcome {
+        case .settled(let row, _):
+            logger.info("workspace provisioned", metadata: ["workspace": "\(id)", "status": "\(row.status.rawValue)", "container": "\(row.containerID ?? "")"])
+        case .deferred(let failure):
+            logger.info("workspace provisioning deferred", metadata: ["workspace": "\(id)", "reason": "\(failure.code)"])
+        case .busy, .gone:
+            break
+        }
         if case .settled(let row, _) = outcome, row.status == .running { await git?.run(id) }
         return outcome
     }
