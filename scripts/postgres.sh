@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for `make run` and `make test`, with Berth's three roles:
-#   berth_owner   LOGIN, owns the database; `berth migrate` runs as it
+#   berth_owner   LOGIN, BYPASSRLS, owns the database; `berth migrate` and backups run as it
 #   berth_app     LOGIN, the service's role: not superuser, not owner, no BYPASSRLS
 #   berth_tenant  NOLOGIN, no BYPASSRLS; tenant transactions SET LOCAL ROLE to it
 # Usage: scripts/postgres.sh install|start|stop|status|env|destroy
@@ -118,7 +118,9 @@ BEGIN
     END IF;
 END
 \$\$;
-ALTER ROLE berth_owner PASSWORD '$PG_OWNER_PASSWORD';
+-- Migrations and backups read and write every tenant's rows: the owner bypasses row-level security
+-- (the service's own role, berth_app, never does).
+ALTER ROLE berth_owner BYPASSRLS PASSWORD '$PG_OWNER_PASSWORD';
 ALTER ROLE berth_app PASSWORD '$PG_APP_PASSWORD';
 GRANT berth_tenant TO berth_app;
 SQL

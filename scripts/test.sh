@@ -30,7 +30,7 @@ if grep -E '^/.*warning:' .build-test.log | grep -v '/.build/' ; then
 fi
 # Tests that run whole `berth serve` processes or measure reaction times run on their own, one at a
 # time, after the rest: the parallel suite would otherwise starve them of the 2 cores.
-timed='OvercommitStormTests|TwoReplicaHealthTests|ServerHealthMonitorTests|TenantAPIProcessTests|ObservedUsageTests|ServeConfigurationTests|HostileRequestProcessTests|ForkBombTests|TenantFairnessProcessTests|GitProcessTests|ExportStreamingProcessTests|MeteringCrashProcessTests|ScalingProcessTests|MetricsProcessTests|RequestIDProcessTests'
+timed='OvercommitStormTests|TwoReplicaHealthTests|ServerHealthMonitorTests|TenantAPIProcessTests|ObservedUsageTests|ServeConfigurationTests|HostileRequestProcessTests|ForkBombTests|TenantFairnessProcessTests|GitProcessTests|ExportStreamingProcessTests|MeteringCrashProcessTests|ScalingProcessTests|MetricsProcessTests|RequestIDProcessTests|BackupProcessTests'
 swift test --skip-build --skip "$timed|ChaosTests"
 # The OpenAPI document against the real service: no server errors, no responses that break it.
 scripts/schemathesis.sh

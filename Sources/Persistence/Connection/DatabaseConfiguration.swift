@@ -48,6 +48,23 @@ public struct DatabaseConfiguration: Sendable {
         try ConnectionOptions.parse(connectionString).checkValues()
     }
 
+    /// The connection as libpq's environment variables (`PGHOST`, `PGPASSWORD`, …), for the
+    /// PostgreSQL tools (pg_dump, pg_restore) Berth runs: the password then never appears on a
+    /// command line, where any user of the machine could read it.
+    public func libpqEnvironment() throws(PostgresError) -> [String: String] {
+        let names = [
+            "host": "PGHOST", "hostaddr": "PGHOSTADDR", "port": "PGPORT", "dbname": "PGDATABASE", "user": "PGUSER",
+            "password": "PGPASSWORD", "passfile": "PGPASSFILE", "connect_timeout": "PGCONNECT_TIMEOUT", "sslmode": "PGSSLMODE",
+            "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY", "target_session_attrs": "PGTARGETSESSIONATTRS",
+            "application_name": "PGAPPNAME", "options": "PGOPTIONS",
+        ]
+        var environment: [String: String] = [:]
+        for (keyword, value) in try ConnectionOptions.parse(connectionString).values where !value.isEmpty {
+            if let name = names[keyword] { environment[name] = value }
+        }
+        return environment
+    }
+
     /// The connection string with any password replaced, for logs.
     public var redactedConnectionString: String {
         ConnectionOptions.redact(connectionString, in: connectionString)

@@ -90,6 +90,16 @@ public struct Migrator: Sendable {
     }
 
     private func apply(_ files: [MigrationFile], on connection: DatabaseConnection) async throws -> [MigrationFile] {
+        // Tables force row-level security on their owner too: a data migration run by an owner that
+        // does not bypass it would read no tenant's rows and change nothing, silently.
+        let bypasses = try await connection.first("SELECT rolbypassrls OR rolsuper AS bypasses FROM pg_roles WHERE rolname = current_user")?
+            .decode("bypasses", as: Bool.self) ?? false
+        guard bypasses else {
+            throw PostgresError(code: .insufficientPrivilege, message: """
+                the migration role must have BYPASSRLS: migrations read and rewrite every tenant's rows, which row-level security \
+                hides even from the tables' owner (as a superuser: ALTER ROLE <owner> BYPASSRLS)
+                """)
+        }
         let recorded = try await recordedChecksums(on: connection, create: true)
         var applied: [MigrationFile] = []
         for file in files {
