@@ -9,7 +9,7 @@ struct Berth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "Multi-tenant workspace orchestration on Docker Engines.",
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, APIKeyCommand.self, SecretsCommand.self, BillingCommand.self, BackupCommand.self, RestoreCommand.self, CertsCommand.self]
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, APIKeyCommand.self, SecretsCommand.self, BillingCommand.self, BackupCommand.self, RestoreCommand.self, CertsCommand.self, ServerCommand.self]
     )
 }
 

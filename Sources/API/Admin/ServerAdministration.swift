@@ -5,28 +5,35 @@ import Persistence
 
 /// The fleet changes an admin makes, shared by the JSON API and the panel: each writes its audit
 /// row (actor admin) in the same transaction as the change.
-struct ServerAdministration {
+public struct ServerAdministration: Sendable {
     let database: Database
     let pool: DockerServerPool
     /// Calls off the moves of a drain that is stopped; nil where nothing moves (tests of the fleet alone).
     var orchestrator: WorkspaceOrchestrator?
     /// How long a drain may run when the request does not say.
     var drainDeadline: Duration = .seconds(3600)
+
+    public init(database: Database, pool: DockerServerPool, orchestrator: WorkspaceOrchestrator? = nil, drainDeadline: Duration = .seconds(3600)) {
+        self.database = database
+        self.pool = pool
+        self.orchestrator = orchestrator
+        self.drainDeadline = drainDeadline
+    }
     let store = WorkspaceServerStore()
     let audit = AuditStore()
 
     /// How the one connection attempt after adding a server went.
-    struct ConnectionCheck: Encodable {
-        let ok: Bool
-        let docker_version: String?
-        let ncpu: Int?
-        let memory_total_mb: Int?
-        let error: String?
+    public struct ConnectionCheck: Encodable, Sendable {
+        public let ok: Bool
+        public let docker_version: String?
+        public let ncpu: Int?
+        public let memory_total_mb: Int?
+        public let error: String?
     }
 
     /// Inserts the server, then connects once and reports how that went. The health monitor takes
     /// the server from there (it starts `unhealthy` until its first good check).
-    func add(_ registration: WorkspaceServerStore.Registration) async throws -> (server: WorkspaceServer, connection: ConnectionCheck) {
+    public func add(_ registration: WorkspaceServerStore.Registration) async throws -> (server: WorkspaceServer, connection: ConnectionCheck) {
         let server: WorkspaceServer
         do {
             server = try await database.withSystem { scope in
@@ -58,7 +65,7 @@ struct ServerAdministration {
     /// or stopped, until it is empty or `deadline` (or `drainDeadline`) passes; asking again gives
     /// each workspace whose move failed its attempts back. Uncordoning (or cordoning) a draining
     /// server calls off the moves not yet made.
-    func schedule(
+    public func schedule(
         _ id: ServerID, _ state: WorkspaceServer.Schedulable, deadline: Duration? = nil
     ) async throws -> (server: WorkspaceServer, workspaces: [FleetQueries.WorkspaceLine], drain: DrainProgress?)? {
         let action = switch state {
@@ -99,12 +106,12 @@ struct ServerAdministration {
     }
 
     /// The drain's progress; nil when the server is not draining.
-    func drainProgress(_ id: ServerID) async throws -> DrainProgress? {
+    public func drainProgress(_ id: ServerID) async throws -> DrainProgress? {
         try await database.withSystem { try await DrainProgress.load(id, in: $0) }
     }
 
     /// What a removal did.
-    enum Removal {
+    public enum Removal: Sendable {
         case removed
         case notFound
         /// Workspaces still hold a place on the server.
@@ -112,7 +119,7 @@ struct ServerAdministration {
     }
 
     /// Removes the server unless a workspace holds a place on it; the pool forgets its client.
-    func remove(_ id: ServerID) async throws -> Removal {
+    public func remove(_ id: ServerID) async throws -> Removal {
         let outcome = try await database.withSystem { scope -> Removal in
             guard let server = try await store.get(id, in: scope) else { return .notFound }
             if try await store.remove(id, in: scope) {
