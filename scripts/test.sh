@@ -28,6 +28,8 @@ if grep -E '^/.*warning:' .build-test.log | grep -v '/.build/' ; then
     echo "test.sh: the build has warnings (see above)" >&2
     exit 1
 fi
+# The reference deployment (docker-compose.yml, both profiles, and its Dockerfile) is valid.
+scripts/compose-check.sh
 # Tests that run whole `berth serve` processes or measure reaction times run on their own, one at a
 # time, after the rest: the parallel suite would otherwise starve them of the 2 cores.
 timed='OvercommitStormTests|TwoReplicaHealthTests|ServerHealthMonitorTests|TenantAPIProcessTests|ObservedUsageTests|ServeConfigurationTests|HostileRequestProcessTests|ForkBombTests|TenantFairnessProcessTests|GitProcessTests|ExportStreamingProcessTests|MeteringCrashProcessTests|ScalingProcessTests|MetricsProcessTests|RequestIDProcessTests|BackupProcessTests'
