@@ -1,5 +1,5 @@
 # The two commands: `make run` sets up and runs Berth locally; `make test` sets up and runs every test.
-.PHONY: run test chaos build migrate stop clean
+.PHONY: run test chaos bench build migrate stop clean
 
 run:
 	scripts/run.sh
@@ -10,6 +10,10 @@ test:
 # The fault suite at full size: three rounds of each scenario at 2.5 times the load.
 chaos:
 	scripts/chaos.sh full
+
+# Every benchmark beside its baseline, in one table (about 10 minutes, after make test's set-up).
+bench:
+	scripts/bench.sh
 
 build:
 	scripts/deps.sh

@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-bench", targets: ["BerthBench"]),
         .library(name: "Domain", targets: ["Domain"]),
         .library(name: "Persistence", targets: ["Persistence"]),
         .library(name: "Secrets", targets: ["Secrets"]),
@@ -85,6 +86,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The parts of `make bench` that need Berth's own code (scripts/bench.sh runs the rest).
+        .executableTarget(
+            name: "BerthBench",
+            dependencies: [
+                "Domain", "Persistence", "Billing", "Compute",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -2,6 +2,7 @@ import BerthTestSupport
 import Compute
 import Domain
 import Foundation
+import Persistence
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -43,10 +44,22 @@ import Glibc
 
 /// `berth serve` will not serve tenants as a role that row-level security does not bind.
 @Suite struct PrivilegedRoleTests {
-    @Test(arguments: [("owner", "owns Berth's tables"), ("superuser", "is a superuser")])
+    /// The owner bypasses row-level security (migrations need it); a member of the owner's role
+    /// could turn it off; a superuser escapes it: none may serve tenants.
+    @Test(arguments: [("owner", "has BYPASSRLS"), ("member", "owns Berth's tables"), ("superuser", "is a superuser")])
     func serveRefusesARoleThatEscapesRowLevelSecurity(_ role: String, _ reason: String) async throws {
         let testDB = try await TestDatabase.make()
-        let url = role == "owner" ? testDB.ownerURL : testDB.superuserDatabaseURL
+        let member = "berth_member_\(UUID().uuidString.prefix(8).lowercased())"
+        if role == "member" {
+            let superuser = testDB.superuser()
+            try await superuser.withConnection { try await $0.executeScript("CREATE ROLE \(member) LOGIN PASSWORD 'member-password' NOBYPASSRLS IN ROLE berth_owner") }
+            superuser.shutdown()
+        }
+        let url = switch role {
+        case "owner": testDB.ownerURL
+        case "member": "postgresql://\(member):member-password@" + (testDB.ownerURL.split(separator: "@", maxSplits: 1).last.map(String.init) ?? "")
+        default: testDB.superuserDatabaseURL
+        }
         let log = NSTemporaryDirectory() + "berth-role-\(UUID().uuidString.prefix(8)).log"
         defer { try? FileManager.default.removeItem(atPath: log) }
         let pid = try TestEnvironment.spawn([try ServedBerth.binary, "serve", "--address", "127.0.0.1:\(try TestEnvironment.freePort())"], environment: [
@@ -65,6 +78,11 @@ import Glibc
         #expect(exited && status != 0, "berth serve kept running as the \(role)")
         #expect(output.contains(reason), "\(output)")
         #expect(!output.contains(url), "the refusal does not repeat the connection string")
+        if role == "member" {
+            let superuser = testDB.superuser()
+            try await superuser.withConnection { try await $0.executeScript("DROP ROLE IF EXISTS \(member)") }
+            superuser.shutdown()
+        }
         await testDB.drop()
     }
 }

@@ -182,15 +182,28 @@ public struct UsageReports: Sendable {
         _ body: ([UsageExportRow]) async throws -> Void
     ) async throws {
         precondition(batchSize > 0, "batchSize must be positive")
-        let d = Self.unitsPerMicro
         // An export reads as long as it takes (its client may be slow, the sort over a year may be
         // long): no statement timeout, for this transaction only. Lock waits stay bounded.
         try await runner.execute("SET LOCAL statement_timeout = 0")
         // A name of its own, so two exports in one transaction do not collide.
         let cursor = "usage_export_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try await runner.execute("""
-            DECLARE \(unsafeRaw: cursor) NO SCROLL CURSOR FOR
-            WITH rated AS (\(fragment: Self.rated(tenant: tenant, period: period)))
+        try await runner.execute("DECLARE \(unsafeRaw: cursor) NO SCROLL CURSOR FOR \(fragment: Self.exportQuery(tenant: tenant, period: period))")
+        while true {
+            let rows = try await runner.execute(PostgresQuery(unsafeSQL: "FETCH FORWARD \(batchSize) FROM \(cursor)"))
+            if rows.isEmpty { break }
+            try await body(try rows.map(Self.decodeExportRow))
+            if rows.count < batchSize { break }
+        }
+        try await runner.execute(PostgresQuery(unsafeSQL: "CLOSE \(cursor)"))
+    }
+
+    /// The rows of an export, in order: every rated part of an interval with its share of its
+    /// tenant's total (largest remainder). Public for the benchmark, which runs the same query
+    /// through `psql \copy` as its baseline.
+    public static func exportQuery(tenant: TenantID?, period: UsagePeriod) -> PostgresQuery {
+        let d = unitsPerMicro
+        return """
+            WITH rated AS (\(fragment: rated(tenant: tenant, period: period)))
             SELECT r.tenant_id, r.workspace_id, coalesce(w.name, '') AS workspace_name, s.name AS server_name,
                    r.started_at, r.ended_at, r.micros, r.cpu_millis, r.memory_mb, r.disk_gb, r.currency,
                    (div(r.cost_units, \(unsafeRaw: d)) + CASE
@@ -204,14 +217,7 @@ public struct UsageReports: Sendable {
             WINDOW per_tenant AS (PARTITION BY r.tenant_id),
                    by_remainder AS (PARTITION BY r.tenant_id ORDER BY mod(r.cost_units, \(unsafeRaw: d)) DESC, r.id, r.started_at)
             ORDER BY r.tenant_id, r.started_at, r.id
-            """)
-        while true {
-            let rows = try await runner.execute(PostgresQuery(unsafeSQL: "FETCH FORWARD \(batchSize) FROM \(cursor)"))
-            if rows.isEmpty { break }
-            try await body(try rows.map(Self.decodeExportRow))
-            if rows.count < batchSize { break }
-        }
-        try await runner.execute(PostgresQuery(unsafeSQL: "CLOSE \(cursor)"))
+            """
     }
 
     static func decodeExportRow(_ row: PostgresRow) throws -> UsageExportRow {
