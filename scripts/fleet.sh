@@ -535,6 +535,22 @@ make_repo() { # bare-path: a bare repository with a main branch (one file) and a
     rm -rf "$work"
 }
 
+make_super_repo() { # bare-path submodule-url: a repository with the sample repository as a submodule at lib/sample
+    local bare=$1 url=$2 work
+    [ -f "$bare/HEAD" ] && return 0
+    work=$(mktemp -d)
+    git -C "$work" init -q -b main
+    printf '# with-submodule\n\nCarries sample.git at lib/sample.\n' >"$work/README.md"
+    # Added from the local bare copy (no daemon needed yet), then pointed at the git daemon's URL.
+    git -C "$work" -c protocol.file.allow=always submodule add -q "$state/git/sample.git" lib/sample >/dev/null
+    git -C "$work" config -f .gitmodules submodule.lib/sample.url "$url"
+    git -C "$work" add -A
+    git -C "$work" -c user.name=berth -c user.email=berth@localhost commit -qm "With a submodule"
+    rm -rf "$bare"
+    git clone -q --bare "$work" "$bare"
+    rm -rf "$work"
+}
+
 git_start() {
     need_cmd git git
     need_cmd python3 python3
@@ -543,6 +559,7 @@ git_start() {
     mkdir -p "$base" "$state/git-http"
     make_repo "$base/sample.git"
     make_repo "$state/git-http/private.git"
+    make_super_repo "$base/with-submodule.git" "git://$service_address:$git_port/sample.git"
     [ -s "$state/git-http/token" ] || (umask 077; od -An -N20 -tx1 /dev/urandom | tr -d ' \n' >"$state/git-http/token")
     if ! git_pid >/dev/null; then
         if ss -Hltn "sport = :$git_port" 2>/dev/null | grep -q .; then
@@ -618,6 +635,7 @@ export BERTH_TEST_DOCKER_BADCERT=127.0.0.1:$(port_of ws-badcert-1)
 export BERTH_TEST_DOCKER_CERTS=$certs
 export BERTH_TEST_DOCKER_SOCKET=$(sock ws-local-1)
 export BERTH_TEST_GIT_URL=git://$service_address:$git_port/sample.git
+export BERTH_TEST_GIT_SUBMODULE_URL=git://$service_address:$git_port/with-submodule.git
 export BERTH_TEST_GIT_HTTP_URL=http://$service_address:$http_port/private.git
 export BERTH_TEST_GIT_HTTP_USER=berth
 export BERTH_TEST_GIT_HTTP_TOKEN=$(cat "$state/git-http/token" 2>/dev/null)

@@ -11,6 +11,35 @@ import Testing
 @Suite struct GitProcessTests {
     static func key() -> String { Data(SecureRandom.bytes(32)).base64EncodedString() }
 
+    /// A create answers once its workspace runs, whatever its clone does: here the repository's
+    /// server never answers, and the create (even with `?wait=running`) answers while the clone waits.
+    @Test func aCreateDoesNotWaitForItsClone() async throws {
+        let service = try #require(URL(string: try TestEnvironment.require("BERTH_TEST_GIT_URL"))?.host)
+        let silent = try Listener(host: service)
+        let testDB = try await TestDatabase.make()
+        let served = try await ServedBerth.start(
+            appURL: testDB.appURL, testDB: testDB, servers: [(name: "git-wait", daemon: "BERTH_TEST_DOCKER_PLAIN_1")], networkMode: "isolated",
+            environment: ["BERTH_GIT_ALLOW_INSECURE": "true", "BERTH_GIT_CLONE_TIMEOUT": "120"]
+        )
+        do {
+            let tenant = try await served.tenant("waits")
+            let body = #"{"name":"slow-clone","image":"berth-workspace:latest","resources":{"cpu":0.5,"memory_mb":128},"repository":{"url":"git://\#(service):\#(silent.port)/never.git"}}"#
+            let started = ContinuousClock.now
+            let created = try await served.call(.post, "/v1/workspaces?wait=running", body: body, bearer: tenant.key)
+            let took = ContinuousClock.now - started
+            #expect(created.status == 201 && created.text.contains(#""status":"running""#), "\(created.text)")
+            #expect(created.text.contains(#""status":"pending""#) || created.text.contains(#""status":"cloning""#), "the clone is still under way: \(created.text)")
+            #expect(took < .seconds(100), "the answer did not wait out the clone's 120 s")
+            let noWait = try await served.call(.post, "/v1/workspaces", body: body.replacingOccurrences(of: "slow-clone", with: "slow-clone-2"), bearer: tenant.key)
+            #expect(noWait.status == 202, "\(noWait.text)")
+            #expect(served.terminate() == 0)
+        } catch {
+            await served.finish(daemon: "BERTH_TEST_DOCKER_PLAIN_1")
+            throw error
+        }
+        await served.finish(daemon: "BERTH_TEST_DOCKER_PLAIN_1")
+    }
+
     @Test func aTokenClonesSurvivesARotationAndLeaksNowhere() async throws {
         let url = try TestEnvironment.require("BERTH_TEST_GIT_HTTP_URL")
         let user = try TestEnvironment.require("BERTH_TEST_GIT_HTTP_USER")

@@ -60,6 +60,21 @@ import Testing
         await world.finish()
     }
 
+    /// Submodules are an option: with it the submodule's files are there, without it its folder is empty.
+    @Test func submodulesAreClonedWhenAsked() async throws {
+        let world = try await Self.world("ws-git-sub")
+        let url = try TestEnvironment.require("BERTH_TEST_GIT_SUBMODULE_URL")
+        let with = try await world.orchestrator.create(try Self.draft(world, "with", RepositorySpec(url: url, submodules: true)))
+        #expect(try await Self.repository(world, with.id).status == "ready")
+        let files = try await world.engine.exec(with.containerID!, command: ["cat", "/workspace/with-submodule/lib/sample/src/nested/hello.txt"])
+        #expect(files.exitCode == 0 && files.stdoutText.contains("hello from sample"), "\(files.stdoutText) \(files.stderrText)")
+        let without = try await world.orchestrator.create(try Self.draft(world, "without", RepositorySpec(url: url)))
+        #expect(try await Self.repository(world, without.id).status == "ready")
+        let empty = try await world.engine.exec(without.containerID!, command: ["sh", "-c", "ls -A /workspace/with-submodule/lib/sample | wc -l"])
+        #expect(empty.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(empty.stdoutText)")
+        await world.finish()
+    }
+
     /// A server that accepts the connection and never answers: each attempt is cut off at the clone
     /// timeout, the transient failure is tried again after the backoff, and after the last attempt
     /// the clone fails with "timeout"; the workspace runs on throughout.
@@ -170,7 +185,7 @@ import Testing
         }
         let report = await world.reconciler.pass()
         #expect(report.cloned == [row])
-        _ = await world.orchestrator.work.drain(within: .seconds(60))
+        _ = await world.orchestrator.clones.drain(within: .seconds(60))
         #expect(try await Self.repository(world, row).status == "ready")
 
         // A failed clone (the repository is missing) is run again on request, and fails the same way.

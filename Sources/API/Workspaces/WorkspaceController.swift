@@ -175,7 +175,7 @@ struct WorkspaceController {
         // A failure is recorded on the workspace (status `error` with the reason), which is what the
         // tenant sees; Docker not answering leaves it `creating` for the reconciler to carry on. A
         // resumed create whose actor died is taken on here once its lease has run out.
-        orchestrator.work.spawn { _ = await orchestrator.provision(draft.id, actor: actor) }
+        orchestrator.work.spawn { _ = await orchestrator.provision(draft.id, actor: actor, cloneInBackground: true) }
         let (view, settled) = try await settle(draft.id, wait, context)
         return (settled && wait != nil ? .created : .accepted, try JSONResponse.encode(view))
     }
@@ -315,7 +315,7 @@ struct WorkspaceController {
             throw APIError(.conflict, code: "invalid_state", message: "the repository's clone has not failed (it is \(view.repository?.status ?? "none"))")
         }
         try await audit(context, "workspace.git_retry", id)
-        orchestrator.work.spawn { await git.run(id) }
+        orchestrator.clones.spawn { await git.run(id) }
         return try JSONResponse.make(try await owned(id, context), status: .accepted)
     }
 

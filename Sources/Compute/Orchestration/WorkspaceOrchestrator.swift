@@ -47,6 +47,10 @@ public struct WorkspaceOrchestrator: Sendable {
     public let converger: WorkspaceConverger
     /// Creates that go on after their request answered; drained on shutdown.
     public let work: BackgroundWork
+    /// Clones under way. Not waited for on shutdown: an attempt holds its workspace until its
+    /// deadline (the clone timeout), after which the reconciler takes it up again, by which time
+    /// `timeout` has ended the git inside the container.
+    public let clones = BackgroundWork()
     /// Clones repositories once their workspaces run; nil where no workspace has one (tests).
     public let git: GitSetupService?
     /// How long a request waits for another actor to apply its intent before answering `accepted`.
@@ -93,8 +97,8 @@ public struct WorkspaceOrchestrator: Sendable {
     }
 
     /// The second half: makes and starts the container, as the actor that placed it, then clones its
-    /// repository, if it has one.
-    public func provision(_ id: WorkspaceID, actor: String) async -> WorkspaceConverger.Outcome {
+    /// repository, if it has one: before returning, or (`cloneInBackground`) in `clones`.
+    public func provision(_ id: WorkspaceID, actor: String, cloneInBackground: Bool = false) async -> WorkspaceConverger.Outcome {
         let outcome = await converger.run(id, actor: actor)
         switch outcome {
         case .settled(let row, _):
@@ -104,7 +108,9 @@ public struct WorkspaceOrchestrator: Sendable {
         case .busy, .gone:
             break
         }
-        if case .settled(let row, _) = outcome, row.status == .running { await git?.run(id) }
+        if let git, case .settled(let row, _) = outcome, row.status == .running {
+            if cloneInBackground { clones.spawn { await git.run(id) } } else { await git.run(id) }
+        }
         return outcome
     }
 
@@ -126,7 +132,7 @@ public struct WorkspaceOrchestrator: Sendable {
             return .running
         }
         // A clone that was waiting for the workspace to run (it stopped mid-clone) goes on now.
-        if let git, case .applied(let row) = result, row.status == .running { work.spawn { await git.run(id) } }
+        if let git, case .applied(let row) = result, row.status == .running { clones.spawn { await git.run(id) } }
         return result
     }
 

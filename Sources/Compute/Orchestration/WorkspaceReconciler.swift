@@ -30,6 +30,7 @@ public struct WorkspaceReconciler: Service {
     let converger: WorkspaceConverger
     let git: GitSetupService?
     let work: BackgroundWork
+    let clones: BackgroundWork
     let interval: Duration
     /// How long a server may be offline before its workspaces are given up.
     let lostAfter: Duration
@@ -50,6 +51,7 @@ public struct WorkspaceReconciler: Service {
         self.converger = orchestrator.converger
         self.git = orchestrator.git
         self.work = orchestrator.work
+        self.clones = orchestrator.clones
         self.interval = interval
         self.lostAfter = lostAfter
         self.orphanGrace = orphanGrace
@@ -166,7 +168,7 @@ public struct WorkspaceReconciler: Service {
             logger.warning("reconciler could not read due clones", metadata: ["error": "\(error)"])
             return []
         }
-        for id in ids { work.spawn { await git.run(id) } }
+        for id in ids { clones.spawn { await git.run(id) } }
         return ids
     }
 
