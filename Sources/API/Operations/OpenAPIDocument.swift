@@ -422,10 +422,10 @@ enum OpenAPIDocument {
         },
         "/v1/workspaces/{id}/start": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "startWorkspace", "summary": "Start a stopped workspace", "security": [{"apiKey": []}],
           "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
-            "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
+            "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
         "/v1/workspaces/{id}/stop": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "stopWorkspace", "summary": "Stop a workspace", "security": [{"apiKey": []}],
           "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
-            "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
+            "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
         "/v1/usage": {
           "get": {
             "operationId": "usage",
@@ -460,7 +460,7 @@ enum OpenAPIDocument {
         },
         "/v1/workspaces/{id}/restart": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "restartWorkspace", "summary": "Restart a running workspace", "security": [{"apiKey": []}],
           "responses": {"200": {"$ref": "#/components/responses/Workspace"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
-            "409": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
+            "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}, "502": {"$ref": "#/components/responses/Error"}}}},
         "/v1/workspaces/{id}/resize": {"parameters": [{"$ref": "#/components/parameters/id"}], "post": {"operationId": "resizeWorkspace",
           "summary": "Change CPU and memory of a running or stopped workspace in place (disk cannot change)", "security": [{"apiKey": []}],
           "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResizeWorkspace"}}}},

@@ -354,10 +354,7 @@ struct WorkspaceController {
             case .failed(let failure):
                 // Docker was asked: the attempt is part of the record, whatever came of it.
                 try await audit(context, "workspace.\(action.rawValue)", id, details.merging(["outcome": "failed", "reason": failure.code]) { $1 })
-                if failure.code == "container_gone" {
-                    throw APIError(.conflict, code: "invalid_state", message: "the workspace's container is gone; delete the workspace and create it again")
-                }
-                throw APIError(.badGateway, code: "workspace_server_error", message: failure.message, details: ["reason": .string(failure.code)])
+                throw Self.map(failure)
             case .resizeRefused(let failure):
                 try await audit(context, "workspace.\(action.rawValue)", id, details.merging(["outcome": "refused", "reason": failure.code]) { $1 })
                 throw APIError(.conflict, code: "resize_refused", message: "the workspace server would not apply the new size; the workspace keeps its size", details: ["reason": .string(failure.code)])
@@ -369,6 +366,22 @@ struct WorkspaceController {
         if case .accepted = result { recorded["outcome"] = "accepted" }
         try await audit(context, "workspace.\(action.rawValue)", id, recorded)
         return result
+    }
+
+    /// The answer to a lifecycle call whose Docker side failed.
+    ///
+    /// A container that is gone, or one that started and exited at once, is the tenant's to act on
+    /// (4xx): the engine did its part, and what the workspace runs (its command, or its memory for
+    /// that command) is what failed. Anything else the engine refused or failed is a 502.
+    static func map(_ failure: WorkspaceFailure) -> APIError {
+        switch failure.code {
+        case "container_gone":
+            return APIError(.conflict, code: "invalid_state", message: "the workspace's container is gone; delete the workspace and create it again")
+        case "container_exited":
+            return APIError(.unprocessableContent, code: "container_exited", message: failure.message, details: ["reason": .string(failure.code)])
+        default:
+            return APIError(.badGateway, code: "workspace_server_error", message: failure.message, details: ["reason": .string(failure.code)])
+        }
     }
 
     static func map(_ error: PlacementError) -> APIError {
