@@ -37,6 +37,14 @@ public final class Database: Sendable {
         isolation: IsolationLevel = .readCommitted,
         _ body: (Transaction) async throws -> T
     ) async throws -> T {
+        try await withTransaction(isolation: isolation, prelude: nil, body)
+    }
+
+    /// A transaction whose first statements (`prelude`, SQL from the code base only) go to the
+    /// server with its BEGIN, in one round trip.
+    private func withTransaction<T>(
+        isolation: IsolationLevel, prelude: String?, _ body: (Transaction) async throws -> T
+    ) async throws -> T {
         // A connection that died between the liveness check and BEGIN is retried once on a fresh one:
         // nothing has happened yet, so it is safe.
         var attempt = 0
@@ -44,7 +52,7 @@ public final class Database: Sendable {
             attempt += 1
             let outcome: Result<T, any Error>? = try await pool.withConnection { box in
                 do {
-                    _ = try await box.executeScript("BEGIN ISOLATION LEVEL \(isolation.sql)")
+                    _ = try await box.executeScript("BEGIN ISOLATION LEVEL \(isolation.sql)" + (prelude.map { "; " + $0 } ?? ""))
                 } catch let error as PostgresError where error.code == .connectionLost && attempt == 1 {
                     return nil
                 }
@@ -73,11 +81,11 @@ public final class Database: Sendable {
         isolation: IsolationLevel = .readCommitted,
         _ body: (TenantScope) async throws -> T
     ) async throws -> T {
-        let role = Self.quoteIdentifier(tenantRole)
-        return try await withTransaction(isolation: isolation) { transaction in
-            try await transaction.execute(PostgresQuery(unsafeSQL: "SET LOCAL ROLE \(role)"))
-            try await transaction.execute("SELECT set_config('berth.tenant_id', \(tenant), true)")
-            return try await body(TenantScope(transaction: transaction, tenantID: tenant))
+        // The role and the tenant go with the BEGIN, in one round trip: a tenant id is a UUID (its
+        // type checks it), so its text is safe to write into the statement.
+        let prelude = "SET LOCAL ROLE \(Self.quoteIdentifier(tenantRole)); SELECT set_config('berth.tenant_id', '\(tenant.description)', true)"
+        return try await withTransaction(isolation: isolation, prelude: prelude) { transaction in
+            try await body(TenantScope(transaction: transaction, tenantID: tenant))
         }
     }
 
