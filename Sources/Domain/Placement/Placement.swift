@@ -74,7 +74,7 @@ public enum Placement {
 
     /// Filters and ranks `servers` for `request`. `roundRobinCursor` is the shared cursor's value.
     public static func plan(_ request: PlacementRequest, servers: [WorkspaceServer], roundRobinCursor: Int = 0) -> Plan {
-        let byName = servers.sorted { ($0.name, $0.id.description) < ($1.name, $1.id.description) }
+        let byName = servers.sorted(by: byNameThenID)
         var fitting: [WorkspaceServer] = []
         var excluded: [(WorkspaceServer, [String])] = []
         for server in byName {
@@ -107,7 +107,7 @@ public enum Placement {
                 for (server, _) in others {
                     excluded.append((server, ["not the preferred server \(preferred ?? "(none given)") (hard affinity)"]))
                 }
-                excluded.sort { ($0.0.name, $0.0.id.description) < ($1.0.name, $1.0.id.description) }
+                excluded.sort { byNameThenID($0.0, $1.0) }
             }
         }
 
@@ -122,8 +122,15 @@ public enum Placement {
         servers.map { ($0, utilisation(of: $0, adding: resources)) }.sorted { a, b in
             if a.1 != b.1 { return ascending ? a.1 < b.1 : a.1 > b.1 }
             // Deterministic tie-break: by name, then id.
-            return (a.0.name, a.0.id.description) < (b.0.name, b.0.id.description)
+            return byNameThenID(a.0, b.0)
         }
+    }
+
+    /// The order servers are listed in: by name, then id. Names are ASCII (they are validated), so
+    /// their bytes order them; the id's text is made only when two names are equal.
+    static func byNameThenID(_ a: WorkspaceServer, _ b: WorkspaceServer) -> Bool {
+        if a.name != b.name { return a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+        return a.id.description < b.id.description
     }
 
     static func cores(_ millis: Int) -> String {
