@@ -2,7 +2,12 @@
 # `make bench`: every benchmark of Berth beside a baseline measured in the same run, on this
 # machine, printed as one table (and written to test-artifacts/bench/results.md). Needs the local
 # world `make test` sets up (it starts what is missing) and builds Berth in release mode.
+#
+# `scripts/bench.sh smoke` runs every benchmark at its smallest size on the debug build, as part of
+# `make test`, so that the script cannot rot; its figures mean nothing.
 set -euo pipefail
+mode=${1:-full}
+case $mode in full|smoke) ;; *) echo "usage: scripts/bench.sh [full|smoke]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/test-artifacts/bench
@@ -14,10 +19,21 @@ scripts/fleet.sh up >/dev/null
 eval "$(scripts/fleet.sh env)"
 eval "$(scripts/postgres.sh env)"
 
-echo "bench.sh: building in release mode (.build-release)" >&2
-swift build -c release --scratch-path .build-release --product berth >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
-swift build -c release --scratch-path .build-release --product berth-bench >>"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
-bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+if [ "$mode" = full ]; then
+    # Sizes of the issue's table: servers for decisions, decisions, servers and placers for
+    # committed placements, seconds per load run, creates, workspaces × intervals for the export.
+    decision_servers="1000 10000"; decisions=2000; placement_servers=1000; placers=64; seconds=10; creates=50; export_rows="1000 1000"
+    build=(-c release --scratch-path .build-release)
+else
+    decision_servers="100"; decisions=50; placement_servers=50; placers=4; seconds=1; creates=3; export_rows="20 50"
+    build=()
+fi
+out=$out/$mode
+mkdir -p "$out"
+echo "bench.sh: building ($mode: ${build[*]:-debug})" >&2
+swift build "${build[@]}" --product berth >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
+swift build "${build[@]}" --product berth-bench >>"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
+bin=$(swift build "${build[@]}" --show-bin-path)
 berth=$bin/berth
 bench=$bin/berth-bench
 
@@ -39,6 +55,12 @@ app_url() { echo "postgresql://berth_app:$BERTH_TEST_PG_APP_PASSWORD@127.0.0.1:$
 owner_url() { echo "postgresql://berth_owner:$BERTH_TEST_PG_OWNER_PASSWORD@127.0.0.1:$BERTH_PG_PORT/$db"; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 num() { python3 -c "print(f'{$1:.$2f}')"; }
+
+# A figure a tool printed must be a number: an empty one means the tool failed, and the table must
+# not be printed with a hole in it.
+need() { # name value
+    python3 -c "import sys; float(sys.argv[1])" "$2" 2>/dev/null || { echo "bench.sh: no figure for $1 (got '$2'); see $out" >&2; exit 1; }
+}
 
 declare -a rows
 row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); echo "bench.sh: $1 $2: $3 (baseline $4, ratio $5; target $6)" >&2; }
@@ -63,22 +85,23 @@ stop_serve() { kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; serve_p
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # 1. In-memory placement decisions with constraints.
-for servers in 1000 10000; do
-    result=$("$bench" placement-decision "$servers" 2000)
+for servers in $decision_servers; do
+    result=$("$bench" placement-decision "$servers" "$decisions")
     p50=$(echo "$result" | json '["p50_us"]'); p99=$(echo "$result" | json '["p99_us"]')
     row "1" "placement decision, $servers servers, p50 / p99" "$(num "$p50/1000" 3) / $(num "$p99/1000" 3) ms" "—" "—" "p99 ≤ 1 ms at 10,000"
 done
 
 # 2. Committed placements per second, 64 placers on 1,000 servers, against pgbench's single-row UPDATE.
 fresh_db
-result=$("$bench" placements "$(app_url)" 1000 64 10)
+result=$("$bench" placements "$(app_url)" "$placement_servers" "$placers" "$seconds")
 rate=$(echo "$result" | json '["per_second"]'); over=$(echo "$result" | json '["overcommitted_servers"]')
-cat >"$out/update.sql" <<'SQL'
-\set n random(1, 1000)
+cat >"$out/update.sql" <<SQL
+\set n random(1, $placement_servers)
 UPDATE workspace_servers SET current_workspaces = current_workspaces WHERE name = 'bench-' || :n;
 SQL
-pg_tps=$(pgbench -n -c 64 -j 2 -T 10 -f "$out/update.sql" "$(owner_url)" 2>/dev/null | awk '/^tps/ {print $3; exit}')
-row "2" "committed placements/s (64 placers, 1,000 servers; overcommitted servers: $over)" "$(num "$rate" 0)/s" "$(num "$pg_tps" 0) tps" "$(num "$rate/$pg_tps" 2)" "≥ 1,000/s and ≥ 0.5"
+pg_tps=$(pgbench -n -c "$placers" -j 2 -T "$seconds" -f "$out/update.sql" "$(owner_url)" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+need "pgbench UPDATE tps" "$pg_tps"; need "placements/s" "$rate"
+row "2" "committed placements/s ($placers placers, $placement_servers servers; overcommitted servers: $over)" "$(num "$rate" 0)/s" "$(num "$pg_tps" 0) tps" "$(num "$rate/$pg_tps" 2)" "≥ 1,000/s and ≥ 0.5"
 [ "$over" = 0 ] || { echo "bench.sh: placements overcommitted $over servers" >&2; exit 1; }
 
 # 6. Cold start to /ready and idle RSS (a fresh database, two servers registered).
@@ -97,7 +120,7 @@ for _ in $(seq 1 100); do
     [ "$(psql -X -tA "$(owner_url)" -c "SELECT count(*) FROM workspace_servers WHERE status = 'healthy'")" = 1 ] && break
     sleep 0.1
 done
-result=$("$bench" create-overhead "$url" "$key" "$BERTH_TEST_DOCKER_PLAIN_1" 50)
+result=$("$bench" create-overhead "$url" "$key" "$BERTH_TEST_DOCKER_PLAIN_1" "$creates")
 echo "$result" >"$out/create.json"
 row "3" "create overhead, POST ?wait=running, added p50 / p99 (Berth p50 $(echo "$result" | json '["berth_p50_ms"]' | xargs printf '%.0f') ms)" \
     "$(echo "$result" | json '["added_p50_ms"]' | xargs printf '%.1f') / $(echo "$result" | json '["added_p99_ms"]' | xargs printf '%.1f') ms" \
@@ -107,7 +130,7 @@ row "3" "create overhead, POST ?wait=running, added p50 / p99 (Berth p50 $(echo 
 created=$(curl -s -X POST "$url/v1/workspaces?wait=running" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
     -d '{"name":"read-me","image":"berth-busybox:latest","resources":{"cpu":0.1,"memory_mb":32,"disk_gb":0}}')
 workspace=$(echo "$created" | json '["id"]')
-wrk -t 2 -c 32 -d 10s --latency -H "Authorization: Bearer $key" "$url/v1/workspaces/$workspace" >"$out/wrk.txt"
+wrk -t 2 -c 32 -d "${seconds}s" --latency -H "Authorization: Bearer $key" "$url/v1/workspaces/$workspace" >"$out/wrk.txt"
 rps=$(awk '/^Requests\/sec/ {print $2}' "$out/wrk.txt")
 p99=$(awk '$1 == "99%" {print $2}' "$out/wrk.txt")
 cat >"$out/tenant-read.sql" <<SQL
@@ -117,18 +140,20 @@ SELECT set_config('berth.tenant_id', '$tenant', true);
 SELECT w.id, w.name, w.status, s.name FROM workspaces w LEFT JOIN workspace_servers s ON s.id = w.server_id JOIN tenants t ON t.id = w.tenant_id WHERE w.id = '$workspace';
 COMMIT;
 SQL
-read_tps=$(pgbench -n -c 32 -j 2 -T 10 -f "$out/tenant-read.sql" "$(app_url)" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+read_tps=$(pgbench -n -c 32 -j 2 -T "$seconds" -f "$out/tenant-read.sql" "$(app_url)" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+need "wrk req/s" "$rps"; need "pgbench tenant read tps" "$read_tps"
 row "4" "tenant GET /v1/workspaces/{id}, wrk 32 connections: req/s, p99" "$(num "$rps" 0) req/s, p99 $p99" "$(num "$read_tps" 0) tps" "$(num "$rps/$read_tps" 2)" "≥ 10,000 req/s, p99 ≤ 5 ms"
 
 # 5. Export of 1,000,000 usage rows as CSV, against psql \copy of the same query; peak RSS while it streams.
-psql -X -q "${base}/$db" -v tenant="$tenant" <<'SQL' >/dev/null
+read -r export_workspaces export_intervals <<<"$export_rows"
+psql -X -q "${base}/$db" -v tenant="$tenant" -v workspaces="$export_workspaces" -v intervals="$export_intervals" <<'SQL' >/dev/null
 
 INSERT INTO workspaces (id, tenant_id, name, status, image, cpu, memory_mb, disk_gb, desired_status, observed_generation)
     SELECT gen_random_uuid(), :'tenant', 'x-' || n, 'deleted', 'berth-busybox:latest', 0.25 * (1 + n % 4), 64 * (1 + n % 8), n % 3, 'deleted', 1
-    FROM generate_series(1, 1000) n;
+    FROM generate_series(1, :workspaces) n;
 INSERT INTO usage_intervals (tenant_id, workspace_id, cpu, memory_mb, disk_gb, started_at, ended_at)
     SELECT w.tenant_id, w.id, w.cpu, w.memory_mb, w.disk_gb, '2026-11-01'::timestamptz + m * interval '40 seconds', '2026-11-01'::timestamptz + m * interval '40 seconds' + interval '30 seconds'
-    FROM workspaces w, generate_series(1, 1000) m WHERE w.name LIKE 'x-%';
+    FROM workspaces w, generate_series(1, :intervals) m WHERE w.name LIKE 'x-%';
 ANALYZE usage_intervals;
 SQL
 period='from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z'
@@ -147,6 +172,7 @@ copy_start=$(date +%s.%N)
 # What psql's \copy does: COPY … TO STDOUT, the rows streamed to the client.
 psql -X -q "$(owner_url)" -c "COPY ($sql) TO STDOUT (FORMAT csv, HEADER)" >/dev/null
 copy_end=$(date +%s.%N)
+[ "$lines" -eq $((export_workspaces * export_intervals)) ] || { echo "bench.sh: the export had $lines rows, not $((export_workspaces * export_intervals))" >&2; exit 1; }
 rate=$(python3 -c "print($lines / ($export_end - $export_start))")
 copy_rate=$(python3 -c "print($lines / ($copy_end - $copy_start))")
 row "5" "export of $lines rows as CSV: rows/s; peak RSS over the start" "$(num "$rate" 0) rows/s; +$(num "($peak-$before_kib)/1024" 1) MiB" "$(num "$copy_rate" 0) rows/s (psql COPY TO STDOUT)" "$(num "$rate/$copy_rate" 2)" "≥ 0.7 of the baseline, memory flat"
@@ -166,8 +192,9 @@ BEGIN;
 SELECT id, name, status, created_at FROM workspaces WHERE tenant_id = '$tenant' AND status <> 'deleted' ORDER BY created_at DESC, id DESC LIMIT 50;
 COMMIT;
 SQL
-rls_tps=$(pgbench -n -c 8 -j 2 -T 10 -f "$out/rls.sql" "$(app_url)" 2>/dev/null | awk '/^tps/ {print $3; exit}')
-plain_tps=$(pgbench -n -c 8 -j 2 -T 10 -f "$out/norls.sql" "$(owner_url)" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+rls_tps=$(pgbench -n -c 8 -j 2 -T "$seconds" -f "$out/rls.sql" "$(app_url)" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+plain_tps=$(pgbench -n -c 8 -j 2 -T "$seconds" -f "$out/norls.sql" "$(owner_url)" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+need "pgbench RLS tps" "$rls_tps"; need "pgbench explicit tenant_id tps" "$plain_tps"
 row "7" "tenant list query under RLS (tps)" "$(num "$rls_tps" 0) tps" "$(num "$plain_tps" 0) tps, explicit tenant_id" "$(num "$plain_tps/$rls_tps" 2)× slower" "≤ 10% slower"
 
 {

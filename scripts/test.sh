@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh chromium chromium-driver prometheus docker-compose
+scripts/deps.sh chromium chromium-driver prometheus docker-compose wrk
 if [ "${CI:-}" = true ]; then
     # In CI nothing should outlive the run: stop what we started, whatever the outcome.
     trap 'scripts/fleet.sh stop >/dev/null 2>&1 || true; scripts/postgres.sh stop || true' EXIT
@@ -41,3 +41,6 @@ scripts/browser-test.sh
 swift test --skip-build --no-parallel --filter "$timed"
 # The fault suite, short form (make chaos runs the full one).
 scripts/chaos.sh short
+# Every benchmark at its smallest size on the debug build, so that make bench cannot rot (its
+# figures mean nothing; make bench measures).
+scripts/bench.sh smoke

@@ -164,7 +164,8 @@ struct BerthBench {
         ])
     }
 
-    /// The export's query with its values written in, for `psql -c "\copy (…) TO …"`.
+    /// The export's query with its values written in, for `psql -c "COPY (…) TO STDOUT"`. Its lines
+    /// are kept: the query has `--` comments, which would otherwise swallow the rest.
     static func exportSQL(tenant: String, from: String, to: String) throws {
         guard let id = TenantID(tenant), let start = RFC3339.parse(from[...]), let end = RFC3339.parse(to[...]) else {
             throw BenchFailure(description: "export-sql TENANT FROM TO")
@@ -176,7 +177,7 @@ struct BerthBench {
             let literal = value.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "NULL"
             sql = sql.replacingOccurrences(of: "$\(index + 1)", with: literal)
         }
-        print(sql.replacingOccurrences(of: "\n", with: " "))
+        print(sql)
     }
 
     struct BenchFailure: Error, CustomStringConvertible {
