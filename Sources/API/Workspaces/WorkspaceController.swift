@@ -175,14 +175,22 @@ struct WorkspaceController {
         // A failure is recorded on the workspace (status `error` with the reason), which is what the
         // tenant sees; Docker not answering leaves it `creating` for the reconciler to carry on. A
         // resumed create whose actor died is taken on here once its lease has run out.
-        orchestrator.work.spawn { _ = await orchestrator.provision(draft.id, actor: actor, cloneInBackground: true) }
-        let (view, settled) = try await settle(draft.id, wait, context)
+        let provisioned = Latch()
+        orchestrator.work.spawn {
+            _ = await orchestrator.provision(draft.id, actor: actor, cloneInBackground: true)
+            provisioned.open()
+        }
+        let (view, settled) = try await settle(draft.id, wait, context, woken: provisioned)
         return (settled && wait != nil ? .created : .accepted, try JSONResponse.encode(view))
     }
 
     /// The workspace once it has reached what `wait` asks for, or when its limit passes (then
     /// `settled` is false); at once without `wait`.
-    func settle(_ id: WorkspaceID, _ wait: Wait?, _ context: TenantRequestContext) async throws -> (view: WorkspaceStore.View, settled: Bool) {
+    ///
+    /// The database is read again at growing intervals, and at once when `woken` opens (this
+    /// process's provisioning of the workspace has ended), so a create answers as soon as its
+    /// container runs.
+    func settle(_ id: WorkspaceID, _ wait: Wait?, _ context: TenantRequestContext, woken: Latch? = nil) async throws -> (view: WorkspaceStore.View, settled: Bool) {
         let deadline = ContinuousClock.now + (wait?.limit ?? .zero)
         var pause = Duration.milliseconds(25)
         while true {
@@ -194,7 +202,12 @@ struct WorkspaceController {
             let settled = failed || (running && (wait?.target != .ready || cloned))
             guard let wait, !settled, ContinuousClock.now + pause < deadline else { return (view, settled && wait != nil) }
             _ = wait
-            try await Task.sleep(for: pause)
+            if let woken, !woken.isOpen {
+                await woken.wait(upTo: pause)
+                try Task.checkCancellation()
+            } else {
+                try await Task.sleep(for: pause)
+            }
             pause = min(pause * 2, .milliseconds(500))
         }
     }
