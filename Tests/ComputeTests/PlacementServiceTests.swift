@@ -78,6 +78,58 @@ import Testing
         }
     }
 
+    /// Concurrent placers rank the same server first; one that finds its row held by another
+    /// transaction takes the next candidate instead of queueing, and waits for it only when no other
+    /// candidate has room.
+    @Test func aPlacementPassesOverAHeldServerRowAndWaitsOnlyWhenNothingElseFits() async throws {
+        let room = Capacity(cpuMillis: 8000, memoryMB: 16384, diskGB: 100, workspaces: 100)
+        try await Self.withWorld(servers: [("ws-1", room, .healthy), ("ws-2", room, .healthy)]) { world in
+            let (first, second) = (world.servers[0], world.servers[1])
+            // Spread ranks ws-1 first: ws-2 already holds a core.
+            try await world.db.withSystem { try await $0.execute("UPDATE workspace_servers SET current_cpu_used = 1 WHERE id = \(second)") }
+            #expect(try await world.service.dryRun(Self.draft(world, "probe").placement).candidates.first?.id == first)
+            let held = AsyncStream<Void>.makeStream(), release = AsyncStream<Void>.makeStream()
+            // Holds ws-1's row until told to let go.
+            func holdFirst() -> Task<Void, any Error> {
+                Task {
+                    try await world.db.withSystem { scope in
+                        _ = try await scope.execute("SELECT id FROM workspace_servers WHERE id = \(first) FOR UPDATE")
+                        held.continuation.yield()
+                        for await _ in release.stream { break }
+                    }
+                }
+            }
+            var holder = holdFirst()
+            var heldIterator = held.stream.makeAsyncIterator()
+            _ = await heldIterator.next()
+            // Placed on ws-2 while ws-1's row is still held. (A placement that queued on the row
+            // instead would be let through after 30 s, onto ws-1.)
+            let watchdog = Task { try await Task.sleep(for: .seconds(30)); release.continuation.yield() }
+            #expect(try await world.service.reserve(Self.draft(world, "beside")).server.id == second)
+            watchdog.cancel()
+            release.continuation.yield()
+            try await holder.value
+
+            // Now ws-2 has no slot left: the only candidate is held, and the placement waits for it.
+            try await world.db.withSystem { try await $0.execute("UPDATE workspace_servers SET max_workspaces = current_workspaces WHERE id = \(second)") }
+            holder = holdFirst()
+            _ = await heldIterator.next()
+            let placing = Task { try await world.service.reserve(Self.draft(world, "waiting")).server.id }
+            // Released only once the placement is seen waiting on the row lock (its second pass).
+            var waited = false
+            for _ in 0..<600 where !waited {
+                waited = try await world.db.withSystem { scope in
+                    try await scope.first("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")!.decode("n", as: Int.self) > 0
+                }
+                if !waited { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(waited, "the placement never waited for the held row")
+            release.continuation.yield()
+            try await holder.value
+            #expect(try await placing.value == first)
+        }
+    }
+
     @Test func noHealthyServerIsDistinctFromNoRoom() async throws {
         let capacity = Capacity(cpuMillis: 4000, memoryMB: 4096, diskGB: 10, workspaces: 10)
         try await Self.withWorld(servers: [("ws-1", capacity, .unhealthy), ("ws-2", capacity, .offline)]) { world in

@@ -102,6 +102,14 @@ public struct PlacementService: Sendable {
                         """)!.decode("p", as: Int.self)
                 }
                 var plan = Placement.plan(draft.placement, servers: servers, roundRobinCursor: cursor)
+                // First the candidates whose rows no concurrent placement holds, in the plan's order:
+                // concurrent placers read the same figures and rank the same server first, and would
+                // otherwise queue on its row lock one commit after another. Then, if none of those
+                // took it, each candidate again, waiting for its lock: a held row may still have room.
+                for candidate in plan.candidates where try await reserveCapacity(on: candidate.id, draft.resources, skipLocked: true, in: scope) {
+                    try await insertWorkspace(draft, on: candidate.id, actor: actor, lease: lease, in: scope)
+                    return (candidate, plan)
+                }
                 for candidate in plan.candidates {
                     if try await reserveCapacity(on: candidate.id, draft.resources, in: scope) {
                         try await insertWorkspace(draft, on: candidate.id, actor: actor, lease: lease, in: scope)
@@ -206,19 +214,28 @@ public struct PlacementService: Sendable {
             """)
     }
 
-    func reserveCapacity(on server: ServerID, _ r: Resources, in scope: SystemScope) async throws -> Bool {
-        try await scope.execute("""
+    ///
+    /// With `skipLocked`, a server whose row another transaction holds counts as taken (`false`)
+    /// instead of being waited for.
+    func reserveCapacity(on server: ServerID, _ r: Resources, skipLocked: Bool = false, in scope: SystemScope) async throws -> Bool {
+        let fits: PostgresQuery = """
+            status = 'healthy' AND schedulable = 'active' AND removed_at IS NULL
+                AND current_cpu_used + \(r.cpuMillis)::numeric / 1000 <= total_cpu
+                AND current_memory_used_mb + \(r.memoryMB) <= total_memory_mb
+                AND current_disk_used_gb + \(r.diskGB) <= total_disk_gb
+                AND current_workspaces + 1 <= max_workspaces
+            """
+        // The row is locked (or, with `skipLocked`, passed over if another holds it) before `fits`
+        // is judged on its newest version.
+        let row: PostgresQuery = skipLocked ? "(SELECT id FROM workspace_servers WHERE id = \(server) FOR UPDATE SKIP LOCKED)" : "\(server)"
+        return try await scope.execute("""
             UPDATE workspace_servers SET
                 current_cpu_used = current_cpu_used + \(r.cpuMillis)::numeric / 1000,
                 current_memory_used_mb = current_memory_used_mb + \(r.memoryMB),
                 current_disk_used_gb = current_disk_used_gb + \(r.diskGB),
                 current_workspaces = current_workspaces + 1,
                 updated_at = now()
-            WHERE id = \(server) AND status = 'healthy' AND schedulable = 'active' AND removed_at IS NULL
-                AND current_cpu_used + \(r.cpuMillis)::numeric / 1000 <= total_cpu
-                AND current_memory_used_mb + \(r.memoryMB) <= total_memory_mb
-                AND current_disk_used_gb + \(r.diskGB) <= total_disk_gb
-                AND current_workspaces + 1 <= max_workspaces
+            WHERE id = \(fragment: row) AND \(fragment: fits)
             """).affectedRows == 1
     }
 
