@@ -151,8 +151,43 @@ extension Decimal: PostgresEncodable, PostgresNonNullDecodable {
 extension UUID: PostgresEncodable, PostgresNonNullDecodable {
     public var postgresText: String? { uuidString.lowercased() }
     public init?(postgresText: String, type: PostgresType) {
-        guard type == .uuid || type == .text, let value = UUID(uuidString: postgresText) else { return nil }
+        guard type == .uuid || type == .text, let value = UUID.parseCanonical(postgresText) ?? UUID(uuidString: postgresText) else { return nil }
         self = value
+    }
+
+    /// The canonical 8-4-4-4-12 hex form PostgreSQL sends, parsed by hand: Foundation's parser
+    /// goes through `sscanf`, which was a tenth of the cost of reading the server list.
+    static func parseCanonical(_ text: String) -> UUID? {
+        var text = text
+        return text.withUTF8 { bytes -> UUID? in
+            guard bytes.count == 36 else { return nil }
+            var out: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var written = 0
+            var index = 0
+            func nibble(_ byte: UInt8) -> UInt8? {
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+                default: nil
+                }
+            }
+            let ok = withUnsafeMutableBytes(of: &out) { raw -> Bool in
+                while index < 36 {
+                    if index == 8 || index == 13 || index == 18 || index == 23 {
+                        guard bytes[index] == UInt8(ascii: "-") else { return false }
+                        index += 1
+                        continue
+                    }
+                    guard let high = nibble(bytes[index]), let low = nibble(bytes[index + 1]) else { return false }
+                    raw[written] = high << 4 | low
+                    written += 1
+                    index += 2
+                }
+                return written == 16
+            }
+            return ok ? UUID(uuid: out) : nil
+        }
     }
 }
 
@@ -217,8 +252,13 @@ public struct PostgresJSON<Value: Codable & Sendable>: Sendable, PostgresEncodab
     }
 
     public init?(postgresText: String, type: PostgresType) {
-        guard type == .jsonb || type == .json || type == .text,
-            let value = try? JSONDecoder().decode(Value.self, from: Data(postgresText.utf8))
+        guard type == .jsonb || type == .json || type == .text else { return nil }
+        // An empty object (most label sets) needs no decoder.
+        if postgresText == "{}", let empty = [String: String]() as? Value ?? [String: LabelValue]() as? Value {
+            self.value = empty
+            return
+        }
+        guard let value = try? JSONDecoder().decode(Value.self, from: Data(postgresText.utf8))
         else { return nil }
         self.value = value
     }

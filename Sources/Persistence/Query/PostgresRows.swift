@@ -11,10 +11,15 @@ public struct PostgresRows: Sendable, Sequence {
     /// Rows affected, for INSERT/UPDATE/DELETE.
     public let affectedRows: Int
 
+    /// Each column name's first position, built once per result: rows are decoded by name, field
+    /// by field, and a scan of the names for each field was most of the cost of a wide result.
+    let positions: [String: Int]
+
     init(columns: [Column], values: [[String?]], affectedRows: Int) {
         self.columns = columns
         self.values = values
         self.affectedRows = affectedRows
+        self.positions = Dictionary(columns.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     public var count: Int { values.count }
@@ -30,7 +35,7 @@ public struct PostgresRows: Sendable, Sequence {
         }
     }
 
-    func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+    func columnIndex(_ name: String) -> Int? { positions[name] }
 }
 
 /// One row of a result.
