@@ -21,6 +21,21 @@ import Testing
         #expect(combined.binds == ["2", "1", "3"])
     }
 
+    /// A single read in its own implicit transaction: it sees committed rows as the system role, a
+    /// failure reaches the caller, and the one pooled connection serves the next read and the next
+    /// transaction (a failed statement left no aborted transaction behind).
+    @Test func readOnceIsOneStatementInItsOwnTransaction() async throws {
+        try await withTestDatabase(poolSize: 1) { _, db in
+            let tenant = try await db.withSystem { try await TenantStore().create(name: "read-once", quota: .standard, in: $0).id }
+            let rows = try await db.readOnce("SELECT name, current_user AS role FROM tenants WHERE id = \(tenant)")
+            #expect(try rows.first?.decode("name", as: String.self) == "read-once")
+            await #expect(throws: PostgresError.self) { try await db.readOnce("SELECT 1/0") }
+            #expect(try await db.readOnce("SELECT 2 AS two").first?.decode("two", as: Int.self) == 2)
+            let count = try await db.withSystem { try await $0.first("SELECT count(*) AS n FROM tenants")!.decode("n", as: Int.self) }
+            #expect(count == 1)
+        }
+    }
+
     @Test func decodesEveryTypeBerthReads() async throws {
         try await withTestDatabase { _, db in
             let id = UUID()

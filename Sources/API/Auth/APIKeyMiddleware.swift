@@ -32,9 +32,7 @@ struct APIKeyMiddleware: RouterMiddleware {
         }
         defer { keyLimiter.finish(prefix) }
         let store = APIKeyStore()
-        let credential = try await database.withSystem { scope in
-            try await store.credential(prefix: prefix, in: scope)
-        }
+        let credential = try await store.credential(prefix: prefix, in: database)
         guard let credential, APIKeyMaterial.verify(presented, storedHash: credential.hash) else {
             throw APIError(.unauthorized, code: "unauthorized", message: "the API key is not valid")
         }

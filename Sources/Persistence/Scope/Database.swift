@@ -89,6 +89,25 @@ public final class Database: Sendable {
         }
     }
 
+    /// One read of the system scope as a statement of its own, in the implicit transaction
+    /// PostgreSQL gives it: one round trip instead of three (BEGIN, the query, COMMIT). For a single
+    /// `SELECT` on a hot path; anything that writes or reads twice belongs in `withSystem`.
+    public func readOnce(_ query: PostgresQuery) async throws -> PostgresRows {
+        // A connection that died before the read is retried once on a fresh one: a read is safe to repeat.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let rows: PostgresRows? = try await pool.withConnection { box in
+                do {
+                    return try await box.execute(query)
+                } catch let error as PostgresError where error.code == .connectionLost && attempt == 1 {
+                    return nil
+                }
+            }
+            if let rows { return rows }
+        }
+    }
+
     /// Runs `body` in the explicit system scope: the service's own role, across tenants.
     /// For admin routes and background loops only.
     @discardableResult
