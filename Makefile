@@ -30,4 +30,4 @@ stop:
 
 clean: stop
 	scripts/postgres.sh destroy
-	rm -rf .local .build
+	rm -rf .local .build .build-release
