@@ -74,56 +74,57 @@ public enum Placement {
 
     /// Filters and ranks `servers` for `request`. `roundRobinCursor` is the shared cursor's value.
     public static func plan(_ request: PlacementRequest, servers: [WorkspaceServer], roundRobinCursor: Int = 0) -> Plan {
-        let byName = servers.sorted(by: byNameThenID)
-        var fitting: [WorkspaceServer] = []
-        var excluded: [(WorkspaceServer, [String])] = []
-        for server in byName {
-            let reasons = exclusionReasons(server, resources: request.resources, constraints: request.constraints)
-            if reasons.isEmpty { fitting.append(server) } else { excluded.append((server, reasons)) }
+        // Positions in `servers` are sorted rather than the servers themselves: a server is a large
+        // value, and moving thousands of them was most of a decision's time.
+        var fitting: [Int] = []
+        var excluded: [(Int, [String])] = []
+        for index in servers.indices {
+            let reasons = exclusionReasons(servers[index], resources: request.resources, constraints: request.constraints)
+            if reasons.isEmpty { fitting.append(index) } else { excluded.append((index, reasons)) }
         }
         let anyHealthy = servers.contains { $0.status == .healthy }
+        func byName(_ a: Int, _ b: Int) -> Bool { byNameThenID(servers[a], servers[b]) }
+        func ranked(_ indices: [Int], ascending: Bool) -> [(Int, Double)] {
+            indices.map { ($0, utilisation(of: servers[$0], adding: request.resources)) }.sorted { a, b in
+                if a.1 != b.1 { return ascending ? a.1 < b.1 : a.1 > b.1 }
+                // Deterministic tie-break: by name, then id.
+                return byName(a.0, b.0)
+            }
+        }
 
-        var ranked: [(WorkspaceServer, Double)]
+        var order: [(Int, Double)]
         switch request.strategy {
         case .spread:
-            ranked = rankByUtilisation(fitting, request.resources, ascending: true)
+            order = ranked(fitting, ascending: true)
         case .bestFit:
-            ranked = rankByUtilisation(fitting, request.resources, ascending: false)
+            order = ranked(fitting, ascending: false)
         case .roundRobin:
-            ranked = fitting.map { ($0, 0) }
-            if !ranked.isEmpty {
-                let start = ((roundRobinCursor % ranked.count) + ranked.count) % ranked.count
-                ranked = Array(ranked[start...] + ranked[..<start])
+            order = fitting.sorted(by: byName).map { ($0, 0) }
+            if !order.isEmpty {
+                let start = ((roundRobinCursor % order.count) + order.count) % order.count
+                order = Array(order[start...] + order[..<start])
             }
         case .affinity:
             let preferred = request.preferredServer
-            let isPreferred = { (server: WorkspaceServer) in server.name == preferred || server.id.description == preferred?.lowercased() }
-            let others = rankByUtilisation(fitting.filter { !isPreferred($0) }, request.resources, ascending: true)
-            let first = fitting.filter(isPreferred).map { ($0, utilisation(of: $0, adding: request.resources)) }
+            let isPreferred = { (index: Int) in servers[index].name == preferred || servers[index].id.description == preferred?.lowercased() }
+            let others = ranked(fitting.filter { !isPreferred($0) }, ascending: true)
+            let first = fitting.filter(isPreferred).sorted(by: byName).map { ($0, utilisation(of: servers[$0], adding: request.resources)) }
             if request.preferenceIsSoft {
-                ranked = first + others
+                order = first + others
             } else {
-                ranked = first
-                for (server, _) in others {
-                    excluded.append((server, ["not the preferred server \(preferred ?? "(none given)") (hard affinity)"]))
+                order = first
+                for (index, _) in others {
+                    excluded.append((index, ["not the preferred server \(preferred ?? "(none given)") (hard affinity)"]))
                 }
-                excluded.sort { byNameThenID($0.0, $1.0) }
             }
         }
+        excluded.sort { byName($0.0, $1.0) }
 
-        var evaluations: [Evaluation] = ranked.enumerated().map { index, entry in
-            Evaluation(serverID: entry.0.id, serverName: entry.0.name, outcome: .candidate(rank: index, score: entry.1))
+        var evaluations: [Evaluation] = order.enumerated().map { rank, entry in
+            Evaluation(serverID: servers[entry.0].id, serverName: servers[entry.0].name, outcome: .candidate(rank: rank, score: entry.1))
         }
-        evaluations += excluded.map { Evaluation(serverID: $0.0.id, serverName: $0.0.name, outcome: .excluded(reasons: $0.1)) }
-        return Plan(candidates: ranked.map(\.0), evaluations: evaluations, anyHealthy: anyHealthy)
-    }
-
-    private static func rankByUtilisation(_ servers: [WorkspaceServer], _ resources: Resources, ascending: Bool) -> [(WorkspaceServer, Double)] {
-        servers.map { ($0, utilisation(of: $0, adding: resources)) }.sorted { a, b in
-            if a.1 != b.1 { return ascending ? a.1 < b.1 : a.1 > b.1 }
-            // Deterministic tie-break: by name, then id.
-            return byNameThenID(a.0, b.0)
-        }
+        evaluations += excluded.map { Evaluation(serverID: servers[$0.0].id, serverName: servers[$0.0].name, outcome: .excluded(reasons: $0.1)) }
+        return Plan(candidates: order.map { servers[$0.0] }, evaluations: evaluations, anyHealthy: anyHealthy)
     }
 
     /// The order servers are listed in: by name, then id. Names are ASCII (they are validated), so
