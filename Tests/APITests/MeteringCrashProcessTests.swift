@@ -22,14 +22,6 @@ import Testing
         }
     }
 
-    static func waitFor(_ what: String, within limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw TestEnvironment.Missing(description: "\(what): not within \(limit)") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-    }
-
     /// `kill -9` the service while four workspaces run; meanwhile one container is stopped and one is
     /// removed directly through Docker; the service comes back 3 s later. The stopped one is metered up
     /// to Docker's `FinishedAt`, the removed one up to its last checkpoint before the crash (Docker can
@@ -65,7 +57,7 @@ import Testing
             }
         }
         // Every interval has had a checkpoint before the crash.
-        try await Self.waitFor("a checkpoint on every interval") {
+        try await ServedBerth.waitFor(every: .milliseconds(100), "a checkpoint on every interval") {
             var all = true
             for id in ids where try await Self.intervals(id, first.db).first?.checkedAt == nil { all = false }
             return all
@@ -87,14 +79,14 @@ import Testing
 
         second = try await ServedBerth.start(appURL: first.appURL, testDB: testDB, servers: [("meter-1", "BERTH_TEST_DOCKER_PLAIN_2")], environment: environment)
         let served = try #require(second)
-        try await Self.waitFor("both dead containers noticed") {
+        try await ServedBerth.waitFor(every: .milliseconds(100), "both dead containers noticed") {
             try await served.db.withSystem { scope in
                 try await scope.first("SELECT count(*) AS n FROM workspaces WHERE status = 'error'")!.decode("n", as: Int.self)
             } == 2
         }
         // One more pass, so the steady ones have a checkpoint after the restart.
         let restartedAt = Date()
-        try await Self.waitFor("a checkpoint after the restart") {
+        try await ServedBerth.waitFor(every: .milliseconds(100), "a checkpoint after the restart") {
             var all = true
             for id in ids[2...] where (try await Self.intervals(id, served.db).first?.checkedAt ?? .distantPast) < restartedAt { all = false }
             return all

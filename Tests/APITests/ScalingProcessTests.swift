@@ -12,14 +12,6 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any], "\(response.text)")
     }
 
-    static func waitFor(_ what: String, within limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw TestEnvironment.Missing(description: "\(what): not within \(limit)") }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-
     /// A tenant whose workspaces stop after 3 s without activity: the one whose client sends
     /// heartbeats runs on, the other is stopped, and both showed when they would stop.
     @Test func anIdleWorkspaceStopsAndAHeartbeatKeepsAnotherRunning() async throws {
@@ -38,7 +30,7 @@ import Testing
             }
             let (quiet, chatty) = (ids[0], ids[1])
             var chattyRunning = true
-            try await Self.waitFor("the quiet one stopped") {
+            try await ServedBerth.waitFor(every: .milliseconds(200), "the quiet one stopped") {
                 let beat = try await served.call(.post, "/v1/workspaces/\(chatty)/activity", bearer: tenant.key)
                 #expect(beat.status == 200 || beat.status == 204, "\(beat.text)")
                 chattyRunning = try Self.json(try await served.call(.get, "/v1/workspaces/\(chatty)", bearer: tenant.key))["status"] as? String == "running"
@@ -84,7 +76,7 @@ import Testing
             let started = try await served.call(.post, "/admin/servers/\(serverA)/drain", body: #"{"deadline_seconds":600}"#, bearer: served.adminToken)
             #expect(started.status == 200 && started.text.contains(#""state":"draining""#), "\(started.text)")
             var progress: [String: Any] = [:]
-            try await Self.waitFor("the server drained") {
+            try await ServedBerth.waitFor(every: .milliseconds(200), "the server drained") {
                 progress = try Self.json(try await served.call(.get, "/admin/servers/\(serverA)/drain", bearer: served.adminToken))
                 return progress["state"] as? String == "drained"
             }

@@ -73,6 +73,16 @@ struct ServedBerth {
 
     /// Waits until the process answers `/health` and at least one server is healthy; fails loudly
     /// with the log's tail otherwise.
+    /// Returns once `condition` holds, asking it again every `every`; throws, naming `what`, if it
+    /// still does not after `limit`.
+    static func waitFor(every pause: Duration, _ what: String, within limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw TestEnvironment.Missing(description: "\(what): not within \(limit)") }
+            try await Task.sleep(for: pause)
+        }
+    }
+
     func waitUntilServing(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {

@@ -34,7 +34,7 @@ struct AdminAuthMiddleware: RouterMiddleware {
 
     private func isTenantKey(_ presented: String) async throws -> Bool {
         guard let prefix = APIKeyMaterial.lookupPrefix(of: presented) else { return false }
-        let credential = try await database.withSystem { try await APIKeyStore().credential(prefix: prefix, in: $0) }
+        let credential = try await APIKeyStore().credential(prefix: prefix, in: database)
         guard let credential, !credential.record.isRevoked else { return false }
         return APIKeyMaterial.verify(presented, storedHash: credential.hash)
     }

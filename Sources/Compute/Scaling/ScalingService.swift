@@ -75,13 +75,7 @@ public struct ScalingService: Service {
     @discardableResult
     public func runOnce() async -> Report? {
         do {
-            return try await database.withConnection { connection in
-                let locked = try await connection.first("SELECT pg_try_advisory_lock(\(Self.lockKey)) AS locked")?.decode("locked", as: Bool.self) ?? false
-                guard locked else { return nil }
-                let report = await pass()
-                try await connection.execute("SELECT pg_advisory_unlock(\(Self.lockKey))")
-                return report
-            }
+            return try await database.ifAdvisoryLockFree(Self.lockKey) { await pass() }
         } catch {
             logger.warning("scaling service could not take its lock", metadata: ["error": "\(error)"])
             return nil

@@ -253,8 +253,9 @@ public struct PostgresJSON<Value: Codable & Sendable>: Sendable, PostgresEncodab
 
     public init?(postgresText: String, type: PostgresType) {
         guard type == .jsonb || type == .json || type == .text else { return nil }
-        // An empty object (most label sets) needs no decoder.
-        if postgresText == "{}", let empty = [String: String]() as? Value ?? [String: LabelValue]() as? Value {
+        // An empty object (most label sets) needs no decoder: an empty dictionary casts to any
+        // dictionary type with string keys.
+        if postgresText == "{}", let empty = [String: String]() as? Value {
             self.value = empty
             return
         }

@@ -31,6 +31,20 @@ public final class Database: Sendable {
         try await pool.withConnection { box in try await body(DatabaseConnection(box: box)) }
     }
 
+    /// Runs `body` while holding the session advisory lock `key`, if no other session holds it;
+    /// nil, without running `body`, if one does. For work one replica at a time does (a
+    /// reconciler pass, a scaling pass). Were the connection lost instead of unlocked, the server
+    /// would release the lock with the session.
+    public func ifAdvisoryLockFree<T>(_ key: Int64, _ body: () async -> T) async throws -> T? {
+        try await withConnection { connection in
+            let locked = try await connection.first("SELECT pg_try_advisory_lock(\(key)) AS locked")?.decode("locked", as: Bool.self) ?? false
+            guard locked else { return nil }
+            let value = await body()
+            try await connection.execute("SELECT pg_advisory_unlock(\(key))")
+            return value
+        }
+    }
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     @discardableResult
     public func withTransaction<T>(

@@ -28,27 +28,15 @@ public struct APIKeyStore: Sendable {
     }
 
     /// The key with this prefix, revoked or not. Authentication runs before a tenant is known,
-    /// hence the system scope.
-    public func credential(prefix: String, in scope: SystemScope) async throws -> Credential? {
-        try Self.credential(from: try await scope.execute(Self.credentialQuery(prefix: prefix)))
-    }
-
-    /// The key with this prefix as one statement of its own (`Database.readOnce`): authentication
-    /// runs on every request, and this saves it a BEGIN and a COMMIT.
+    /// hence the system scope; it runs on every request, hence one statement of its own
+    /// (`Database.readOnce`) rather than a transaction.
     public func credential(prefix: String, in database: Database) async throws -> Credential? {
-        try Self.credential(from: try await database.readOnce(Self.credentialQuery(prefix: prefix)))
-    }
-
-    static func credentialQuery(prefix: String) -> PostgresQuery {
-        """
-        SELECT \(unsafeRaw: Self.columns), key_hash,
-            (SELECT status = 'active' FROM tenants WHERE tenants.id = api_keys.tenant_id) AS tenant_active
-        FROM api_keys WHERE prefix = \(prefix)
-        """
-    }
-
-    static func credential(from rows: PostgresRows) throws -> Credential? {
-        guard let row = rows.first else { return nil }
+        guard let row = try await database.readOnce("""
+            SELECT \(unsafeRaw: Self.columns), key_hash,
+                (SELECT status = 'active' FROM tenants WHERE tenants.id = api_keys.tenant_id) AS tenant_active
+            FROM api_keys WHERE prefix = \(prefix)
+            """).first
+        else { return nil }
         return Credential(
             record: try Self.decode(row), hash: try row.decode("key_hash", as: PostgresBytes.self).bytes,
             tenantActive: try row.decode("tenant_active")
