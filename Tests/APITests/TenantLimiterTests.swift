@@ -16,6 +16,25 @@ import Testing
         #expect(limiter.admit(a) == .admitted)
     }
 
+    /// Callers seen once (such as key prefixes a client makes up) are forgotten once their bucket
+    /// has refilled, counting the refill since their last request, not only the tokens stored then.
+    @Test func bucketsThatHaveRefilledAreForgotten() {
+        let limiter = RequestLimiter<Int>(limits: TenantLimits(maxConcurrent: 10, ratePerSecond: 10, burst: 20))
+        let start = ContinuousClock.now
+        for caller in 0..<10_001 {
+            #expect(limiter.admit(caller, now: start) == .admitted)
+            limiter.finish(caller)
+        }
+        #expect(limiter.tracked == 10_001)
+        // A tenth of a second later none has refilled (each is one token short): all are kept.
+        #expect(limiter.admit(-1, now: start + .milliseconds(50)) == .admitted)
+        #expect(limiter.tracked == 10_002)
+        limiter.finish(-1)
+        // A second later each has: only the caller being admitted is left.
+        #expect(limiter.admit(-2, now: start + .seconds(1)) == .admitted)
+        #expect(limiter.tracked == 1)
+    }
+
     @Test func theRateRefillsOverTime() {
         let limiter = TenantLimiter(limits: TenantLimits(maxConcurrent: 100, ratePerSecond: 2, burst: 3))
         let tenant = TenantID.random()

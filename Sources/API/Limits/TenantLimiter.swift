@@ -60,11 +60,18 @@ public final class RequestLimiter<Caller: Hashable & Sendable>: Sendable {
             }
             bucket.tokens -= 1
             bucket.inFlight += 1
-            // Idle, full buckets carry no information: forget them so the table stays small.
-            if buckets.count > 10_000 { buckets = buckets.filter { $0.value.inFlight > 0 || $0.value.tokens < limits.burst } }
+            // Idle buckets that have refilled to full carry no information: forget them so the
+            // table stays small. (A bucket's stored tokens are as of its last use; what it holds now
+            // includes the refill since.)
+            if buckets.count > 10_000 {
+                buckets = buckets.filter { $0.value.inFlight > 0 || $0.value.tokens + (now - $0.value.refilled).inSeconds * limits.ratePerSecond < limits.burst }
+            }
             return .admitted
         }
     }
+
+    /// How many callers the limiter keeps a bucket for.
+    var tracked: Int { buckets.withLock { $0.count } }
 
     public func finish(_ caller: Caller) {
         buckets.withLock { $0[caller]?.inFlight -= 1 }
