@@ -26,6 +26,9 @@ final class ConnectionPool: Sendable {
     let configuration: DatabaseConfiguration
     private let state: Mutex<State>
     private let logger: Logger
+    /// How long callers wait for a connection: `berth_db_pool_wait_seconds`. Made once, with the
+    /// pool (the metrics system is bootstrapped before), not on every lease.
+    private let waitTimer = Timer(label: "berth_db_pool_wait_seconds", preferredDisplayUnit: .seconds)
 
     init(configuration: DatabaseConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -64,8 +67,7 @@ final class ConnectionPool: Sendable {
     private func lease() async throws(PostgresError) -> ConnectionBox {
         let started = ContinuousClock.now
         let deadline = started + configuration.acquireTimeout
-        // How long callers wait for a connection: `berth_db_pool_wait_seconds`.
-        defer { Timer(label: "berth_db_pool_wait_seconds", preferredDisplayUnit: .seconds).recordInterval(since: started) }
+        defer { waitTimer.recordInterval(since: started) }
         while true {
             let grant = await requestGrant(deadline: deadline)
             switch grant {

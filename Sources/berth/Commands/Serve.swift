@@ -60,6 +60,9 @@ struct Serve: AsyncParsableCommand {
 
         let dbConfiguration = DatabaseConfiguration(connectionString: url, poolSize: database.poolSize, lockTimeout: timing.lockTimeout)
         do { try dbConfiguration.validate() } catch { Bootstrap.fail(error.description) }
+        // Before anything makes a metric: the pool makes its own once, with the pool.
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(BerthMetricsFactory(registry: metrics))
         let db = Database(configuration: dbConfiguration, logger: logger)
         // Fail fast on a wrong password or unreachable host rather than serving 503s forever, and
         // refuse a login role that row-level security would not bind.
@@ -100,8 +103,6 @@ struct Serve: AsyncParsableCommand {
             lostAfter: timing.serverLostAfter, orphanGrace: timing.orphanGrace, logger: logger
         )
         let scaling = ScalingService(database: db, orchestrator: orchestrator, settings: timing.scaling, logger: logger)
-        let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(BerthMetricsFactory(registry: metrics))
         let app = buildApplication(
             services: AppServices(
                 database: db, migrator: migrator, orchestrator: orchestrator, placement: placement, pool: pool, adminToken: adminToken,
