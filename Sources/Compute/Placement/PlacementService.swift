@@ -274,20 +274,15 @@ public struct PlacementService: Sendable {
             try await scope.execute("""
                 INSERT INTO workspaces (id, tenant_id, name, status, server_id, image, cpu, memory_mb, disk_gb,
                     held_cpu, held_memory_mb, holds_slot, command, env, labels, placement,
-                    desired_status, generation, observed_generation, actor, actor_until)
+                    desired_status, generation, observed_generation, actor, actor_until, idle_stop_minutes, max_lifetime_minutes)
                 VALUES (\(draft.id), \(draft.tenantID), \(draft.name), 'creating', \(server), \(draft.image),
                     \(draft.resources.cpuMillis)::numeric / 1000, \(draft.resources.memoryMB), \(draft.resources.diskGB),
                     \(draft.resources.cpuMillis)::numeric / 1000, \(draft.resources.memoryMB),
                     true, \(draft.command.map { PostgresJSON($0) })::jsonb, \(PostgresJSON(draft.env))::jsonb,
                     \(PostgresJSON(draft.labels))::jsonb, \(PostgresJSON(StoredPlacement(strategy: draft.placement.strategy, constraints: draft.placement.constraints)))::jsonb,
-                    'running', 1, 0, \(actor), CASE WHEN \(actor)::text IS NULL THEN NULL ELSE now() + make_interval(secs => \(lease.inSeconds)) END)
+                    'running', 1, 0, \(actor), CASE WHEN \(actor)::text IS NULL THEN NULL ELSE now() + make_interval(secs => \(lease.inSeconds)) END,
+                    \(draft.idleStopMinutes)::numeric, \(draft.maxLifetimeMinutes)::numeric)
                 """)
-            if draft.idleStopMinutes != nil || draft.maxLifetimeMinutes != nil {
-                try await scope.execute("""
-                    UPDATE workspaces SET idle_stop_minutes = \(draft.idleStopMinutes)::numeric, max_lifetime_minutes = \(draft.maxLifetimeMinutes)::numeric
-                    WHERE id = \(draft.id)
-                    """)
-            }
             if let repository = draft.repository {
                 try await scope.execute("""
                     UPDATE workspaces SET repository_url = \(repository.url), repository_branch = \(repository.branch),
