@@ -212,6 +212,19 @@ import Testing
         }
     }
 
+    /// A create body's status and limits all take effect: the status too, with or without limits.
+    @Test func aTenantCreateSetsItsStatusAndLimits() async throws {
+        try await Self.withSetup { setup in
+            try await Self.app(setup).test(.router) { client in
+                // What a create body sets, it sets in the one INSERT: the status too, with or without limits.
+                let dormant = try Self.json(try await Self.call(client, .post, "/admin/tenants", #"{"name":"dormant","status":"suspended"}"#).text)
+                #expect(dormant["status"] as? String == "suspended", "\(dormant)")
+                let limited = try Self.json(try await Self.call(client, .post, "/admin/tenants", #"{"name":"limited","idle_stop_minutes":30,"max_lifetime_minutes":600}"#).text)
+                #expect(limited["status"] as? String == "active" && limited["idle_stop_minutes"] as? Double == 30 && limited["max_lifetime_minutes"] as? Double == 600, "\(limited)")
+            }
+        }
+    }
+
     @Test func tenantsKeysAndPricePlans() async throws {
         try await Self.withSetup { setup in
             try await Self.app(setup).test(.router) { client in

@@ -17,13 +17,10 @@ struct TenantAdministration {
         let quota = input.quota(over: .standard)
         do {
             return try await database.withSystem { scope in
-                var tenant = try await tenants.create(name: name, quota: quota, pricePlan: input.pricePlan ?? nil, in: scope)
-                if input.idleStopMinutes != nil || input.maxLifetimeMinutes != nil {
-                    tenant = try await tenants.update(
-                        tenant.id, status: input.status ?? tenant.status, quota: quota, idleStopMinutes: input.idleStopMinutes,
-                        maxLifetimeMinutes: input.maxLifetimeMinutes, in: scope
-                    ) ?? tenant
-                }
+                let tenant = try await tenants.create(
+                    name: name, quota: quota, pricePlan: input.pricePlan ?? nil, status: input.status ?? .active,
+                    idleStopMinutes: input.idleStopMinutes, maxLifetimeMinutes: input.maxLifetimeMinutes, in: scope
+                )
                 try await audit.record(.admin, action: "tenant.create", tenant: tenant.id, target: ("tenant", tenant.id.description), details: input.auditDetails, in: scope)
                 return tenant
             }

@@ -14,10 +14,14 @@ public struct TenantStore: Sendable {
         """
 
     /// Creates a tenant, with `pricePlan` in force since always; a taken name surfaces as `unique_violation`.
-    public func create(name: String, quota: Quota, pricePlan: PricePlanID? = nil, in scope: SystemScope) async throws -> Tenant {
+    public func create(
+        name: String, quota: Quota, pricePlan: PricePlanID? = nil, status: Tenant.Status = .active,
+        idleStopMinutes: Double? = nil, maxLifetimeMinutes: Double? = nil, in scope: SystemScope
+    ) async throws -> Tenant {
         let row = try await scope.first("""
-            INSERT INTO tenants (name, max_workspaces, max_cpu, max_memory_mb, max_disk_gb)
-            VALUES (\(name), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB), \(quota.maxDiskGB))
+            INSERT INTO tenants (name, status, max_workspaces, max_cpu, max_memory_mb, max_disk_gb, idle_stop_minutes, max_lifetime_minutes)
+            VALUES (\(name), \(status.rawValue), \(quota.maxWorkspaces), \(quota.maxCPUMillis)::numeric / 1000, \(quota.maxMemoryMB), \(quota.maxDiskGB),
+                \(idleStopMinutes)::numeric, \(maxLifetimeMinutes)::numeric)
             RETURNING id
             """)
         guard let id = try row?.decode("id", as: TenantID.self) else { throw PostgresError(code: .other, message: "insert returned no row") }
