@@ -31,11 +31,12 @@ struct MetricsController<Context: RequestContext> {
     }
 
     func scrape() async throws -> Response {
-        let (cluster, plan, servers, openIntervals) = try await database.withSystem { scope in
-            (try await FleetQueries().cluster(in: scope), try await CapacitySignals.plan(headroom: headroom, in: scope),
-             try await WorkspaceServerStore().list(in: scope),
+        let (cluster, servers, openIntervals) = try await database.withSystem { scope in
+            (try await FleetQueries().cluster(in: scope), try await WorkspaceServerStore().list(in: scope),
              try await scope.first("SELECT count(*) AS n FROM usage_intervals WHERE ended_at IS NULL")!.decode("n", as: Int.self))
         }
+        // The capacity signals from the same read of the servers.
+        let plan = CapacityPlan.plan(servers: servers, headroom: headroom)
         for (status, count) in cluster.servers_by_status {
             gauge("servers", "", "Workspace servers by health", ("status", status)).set(Int64(count))
         }
