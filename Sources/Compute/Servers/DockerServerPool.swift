@@ -68,19 +68,20 @@ public final class DockerServerPool: ServerProbe, Sendable {
         }
         if let previous {
             let elapsed = (now - previous.at).inSeconds
-            // Containers present in both samples; a restarted container's counter starts again from zero.
-            let busy = counters.reduce(0.0) { sum, entry in
-                guard let before = previous.counters[entry.key], entry.value >= before else { return sum }
-                return sum + Double(entry.value - before)
-            }
             if elapsed > 0 {
-                observed.workspaceCPUCores = (busy / 1e9 / elapsed * 1000).rounded() / 1000
                 let workspaceOf = Dictionary(running.map { ($0.id, $0.labels[WorkspaceContainers.Label.workspace] ?? "") }, uniquingKeysWith: { first, _ in first })
+                // Containers present in both samples; a restarted container's counter starts again from zero.
+                var busy = 0.0
                 var cores: [String: Double] = [:]
                 for (container, total) in counters {
-                    guard let before = previous.counters[container], total >= before, let workspace = workspaceOf[container], !workspace.isEmpty else { continue }
-                    cores[workspace] = (Double(total - before) / 1e9 / elapsed * 1000).rounded() / 1000
+                    guard let before = previous.counters[container], total >= before else { continue }
+                    let used = Double(total - before)
+                    busy += used
+                    if let workspace = workspaceOf[container], !workspace.isEmpty {
+                        cores[workspace] = (used / 1e9 / elapsed * 1000).rounded() / 1000
+                    }
                 }
+                observed.workspaceCPUCores = (busy / 1e9 / elapsed * 1000).rounded() / 1000
                 observed.coresByWorkspace = cores
             }
         }
