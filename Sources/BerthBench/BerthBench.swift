@@ -37,8 +37,6 @@ struct BerthBench {
         sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
     }
 
-    static func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
-
     /// A fleet of `count` servers with labels and varied load.
     static func fleet(_ count: Int) -> [WorkspaceServer] {
         var generator = SystemRandomNumberGenerator()
@@ -69,7 +67,7 @@ struct BerthBench {
         for _ in 0..<iterations {
             let start = ContinuousClock.now
             let plan = Placement.plan(request, servers: servers)
-            timings.append(seconds(ContinuousClock.now - start) * 1e6)
+            timings.append((ContinuousClock.now - start).inSeconds * 1e6)
             chosen += plan.candidates.isEmpty ? 0 : 1
         }
         timings.sort()
@@ -110,7 +108,7 @@ struct BerthBench {
             }
             return try await group.reduce(0, +)
         }
-        let elapsed = seconds(ContinuousClock.now - started)
+        let elapsed = (ContinuousClock.now - started).inSeconds
         let overcommitted = try await db.withSystem { scope in
             try await scope.first("""
                 SELECT count(*) AS n FROM workspace_servers s WHERE s.current_cpu_used > s.total_cpu OR s.current_memory_used_mb > s.total_memory_mb
@@ -134,7 +132,7 @@ struct BerthBench {
                 method: .post, url: url + "/v1/workspaces?wait=running", headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")],
                 body: Data(#"{"name":"bench-\#(index)","image":"berth-busybox:latest","resources":{"cpu":0.1,"memory_mb":32,"disk_gb":0}}"#.utf8), timeout: .seconds(120)
             ))
-            let took = seconds(ContinuousClock.now - start) * 1000
+            let took = (ContinuousClock.now - start).inSeconds * 1000
             guard response.status == 201, let id = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any])?["id"] as? String else {
                 throw BenchFailure(description: "create answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
             }
@@ -146,7 +144,7 @@ struct BerthBench {
                 hardening: .workspace
             ))
             try await docker.startContainer(container)
-            let rawTook = seconds(ContinuousClock.now - rawStart) * 1000
+            let rawTook = (ContinuousClock.now - rawStart).inSeconds * 1000
             try await docker.removeContainer(container)
             _ = try await CurlEngine.shared.perform(CurlRequest(method: .delete, url: url + "/v1/workspaces/\(id)", headers: [("Authorization", "Bearer \(key)")], timeout: .seconds(120)))
             // The first two warm both paths up.
