@@ -30,21 +30,13 @@ extension PlacementService {
         let request = PlacementRequest(resources: compute, strategy: strategy, constraints: stored?.constraints ?? [])
         let servers = try await store.list(in: scope).filter { $0.id != current }
         var plan = Placement.plan(request, servers: servers)
-        for candidate in plan.candidates {
-            if try await reserveCapacity(on: candidate.id, compute, in: scope) {
-                try await scope.execute("""
-                    UPDATE workspaces SET move_to_server_id = \(candidate.id), move_held_cpu = \(compute.cpuMillis)::numeric / 1000,
-                        move_held_memory_mb = \(compute.memoryMB), move_holds_slot = true, move_reason = \(reason), updated_at = now()
-                    WHERE id = \(workspace)
-                    """)
-                return candidate
-            }
-            if let fresh = try await store.get(candidate.id, in: scope),
-                let index = plan.evaluations.firstIndex(where: { $0.serverID == candidate.id })
-            {
-                let reasons = Placement.exclusionReasons(fresh, resources: compute, constraints: request.constraints)
-                plan.evaluations[index].outcome = .excluded(reasons: reasons.isEmpty ? ["capacity taken by a concurrent request"] : reasons)
-            }
+        if let target = try await reserveFirst(of: &plan, compute, constraints: request.constraints, in: scope) {
+            try await scope.execute("""
+                UPDATE workspaces SET move_to_server_id = \(target.id), move_held_cpu = \(compute.cpuMillis)::numeric / 1000,
+                    move_held_memory_mb = \(compute.memoryMB), move_holds_slot = true, move_reason = \(reason), updated_at = now()
+                WHERE id = \(workspace)
+                """)
+            return target
         }
         // The workspace has a server: no other with room is a lack of room, whatever their health.
         throw PlacementError.insufficientCapacity(exclusions: plan.exclusions)

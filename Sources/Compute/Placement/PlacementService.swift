@@ -102,31 +102,38 @@ public struct PlacementService: Sendable {
                         """)!.decode("p", as: Int.self)
                 }
                 var plan = Placement.plan(draft.placement, servers: servers, roundRobinCursor: cursor)
-                // First the candidates whose rows no concurrent placement holds, in the plan's order:
-                // concurrent placers read the same figures and rank the same server first, and would
-                // otherwise queue on its row lock one commit after another. Then, if none of those
-                // took it, each candidate again, waiting for its lock: a held row may still have room.
-                for candidate in plan.candidates where try await reserveCapacity(on: candidate.id, draft.resources, skipLocked: true, in: scope) {
-                    try await insertWorkspace(draft, on: candidate.id, actor: actor, lease: lease, in: scope)
-                    return (candidate, plan)
-                }
-                for candidate in plan.candidates {
-                    if try await reserveCapacity(on: candidate.id, draft.resources, in: scope) {
-                        try await insertWorkspace(draft, on: candidate.id, actor: actor, lease: lease, in: scope)
-                        return (candidate, plan)
-                    }
-                    // Taken meanwhile: record why, from the row as it is now.
-                    if let fresh = try await store.get(candidate.id, in: scope) {
-                        let reasons = Placement.exclusionReasons(fresh, resources: draft.resources, constraints: draft.placement.constraints)
-                        if let index = plan.evaluations.firstIndex(where: { $0.serverID == candidate.id }) {
-                            plan.evaluations[index].outcome = .excluded(reasons: reasons.isEmpty ? ["capacity taken by a concurrent request"] : reasons)
-                        }
-                    }
+                if let server = try await reserveFirst(of: &plan, draft.resources, constraints: draft.placement.constraints, in: scope) {
+                    try await insertWorkspace(draft, on: server.id, actor: actor, lease: lease, in: scope)
+                    return (server, plan)
                 }
                 if plan.anyHealthy { throw PlacementError.insufficientCapacity(exclusions: plan.exclusions) }
                 throw PlacementError.noHealthyServers(exclusions: plan.exclusions)
             }
         }
+    }
+
+    /// Reserves `resources` on the first of `plan`'s candidates that still has room, and returns it;
+    /// nil, with each candidate's reasons recorded in `plan`, when none has.
+    ///
+    /// First the candidates whose rows no concurrent placement holds, in the plan's order:
+    /// concurrent placers read the same figures and rank the same server first, and would otherwise
+    /// queue on its row lock one commit after another. Then, if none of those took it, each
+    /// candidate again, waiting for its lock: a held row may still have room.
+    func reserveFirst(of plan: inout Placement.Plan, _ resources: Resources, constraints: [LabelConstraint], in scope: SystemScope) async throws -> WorkspaceServer? {
+        for candidate in plan.candidates where try await reserveCapacity(on: candidate.id, resources, skipLocked: true, in: scope) {
+            return candidate
+        }
+        for candidate in plan.candidates {
+            if try await reserveCapacity(on: candidate.id, resources, in: scope) { return candidate }
+            // Taken meanwhile: record why, from the row as it is now.
+            if let fresh = try await store.get(candidate.id, in: scope),
+                let index = plan.evaluations.firstIndex(where: { $0.serverID == candidate.id })
+            {
+                let reasons = Placement.exclusionReasons(fresh, resources: resources, constraints: constraints)
+                plan.evaluations[index].outcome = .excluded(reasons: reasons.isEmpty ? ["capacity taken by a concurrent request"] : reasons)
+            }
+        }
+        return nil
     }
 
     /// Gives back what `workspace` holds on its server (compute, slot, or both).
