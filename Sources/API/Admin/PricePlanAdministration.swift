@@ -178,8 +178,7 @@ struct PricePlanAdministration {
         guard let plan else { return }
         let row = try await scope.first("""
             SELECT (SELECT currency FROM price_plans WHERE id = \(plan)) AS new,
-                   (SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
-                    WHERE a.tenant_id = \(tenant) ORDER BY a.effective_from LIMIT 1) AS old
+                   \(fragment: UsageReports.firstPlanCurrency(of: "\(tenant)")) AS old
             """)
         guard let new = try row?.decode("new", as: String?.self) else {
             throw APIError(.badRequest, code: "validation_failed", message: "no such price plan", details: ["field": .string("price_plan_id")])

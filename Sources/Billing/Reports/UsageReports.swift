@@ -19,6 +19,15 @@ import Persistence
 /// the prices that plan had then (`price_plan_versions`), so a past period always rates the same.
 /// Time without a plan is rated at zero. A tenant's currency is its first plan's (EUR without one).
 public struct UsageReports: Sendable {
+    /// The currency of `tenant`'s first plan (every plan it is given shares it), or NULL without
+    /// one: a subquery, for a tenant id or a column that holds one.
+    public static func firstPlanCurrency(of tenant: PostgresQuery) -> PostgresQuery {
+        """
+        (SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
+         WHERE a.tenant_id = \(fragment: tenant) ORDER BY a.effective_from LIMIT 1)
+        """
+    }
+
     public init() {}
 
     /// Cost units per micro (see the type's summary).
@@ -47,8 +56,7 @@ public struct UsageReports: Sendable {
                 WHERE a.tenant_id = \(tenant) AND a.effective_from <= at.instant ORDER BY a.effective_from DESC LIMIT 1
             )
             SELECT now() AS measured_at,
-                   coalesce((SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
-                             WHERE a.tenant_id = \(tenant) ORDER BY a.effective_from LIMIT 1), 'EUR') AS currency,
+                   coalesce(\(fragment: Self.firstPlanCurrency(of: "\(tenant)")), 'EUR') AS currency,
                    p.id AS plan_id, p.name AS plan_name, v.cpu_core_hour_micros, v.memory_gb_hour_micros, v.disk_gb_hour_micros, v.workspace_hour_micros
             FROM at
             LEFT JOIN assignment ON true
@@ -143,8 +151,7 @@ public struct UsageReports: Sendable {
             )
             SELECT t.id, t.name, coalesce(p.lines, 0) AS lines, coalesce(p.micros, 0)::bigint AS micros,
                    coalesce(div(2 * p.cost_units + \(unsafeRaw: d), 2 * \(unsafeRaw: d)), 0)::bigint AS cost_micros,
-                   coalesce((SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
-                             WHERE a.tenant_id = t.id ORDER BY a.effective_from LIMIT 1), 'EUR') AS currency
+                   coalesce(\(fragment: Self.firstPlanCurrency(of: "t.id")), 'EUR') AS currency
             FROM tenants t LEFT JOIN per_tenant p ON p.tenant_id = t.id
             ORDER BY t.name, t.id
             """).map { row in
@@ -269,8 +276,7 @@ public struct UsageReports: Sendable {
         -- A tenant's currency: its first plan's (every plan it is given shares it), else EUR.
         currencies AS (
             SELECT t.id AS tenant_id,
-                   coalesce((SELECT pp.currency FROM tenant_plan_assignments a JOIN price_plans pp ON pp.id = a.plan_id
-                             WHERE a.tenant_id = t.id ORDER BY a.effective_from LIMIT 1), 'EUR') AS currency
+                   coalesce(\(fragment: Self.firstPlanCurrency(of: "t.id")), 'EUR') AS currency
             FROM tenants t WHERE \(tenant)::uuid IS NULL OR t.id = \(tenant)::uuid
         )
         SELECT u.id, u.tenant_id, u.workspace_id, u.server_id, (u.cpu * 1000)::bigint AS cpu_millis, u.memory_mb, u.disk_gb,
